@@ -1,0 +1,18 @@
+# A symmetric customer-managed KMS key with automatic rotation, a caller-supplied key
+# policy, and an alias. Only customer-managed keys can be shared across accounts, which
+# cross-account replication needs.
+
+resource "aws_kms_key" "this" {
+  description             = var.description
+  key_usage               = "ENCRYPT_DECRYPT"
+  enable_key_rotation     = var.enable_key_rotation
+  rotation_period_in_days = var.rotation_period_in_days
+  deletion_window_in_days = var.deletion_window_in_days
+  policy                  = var.policy
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = var.alias
+  target_key_id = aws_kms_key.this.key_id
+}

@@ -1,0 +1,121 @@
+//! AWS clients for one side of a replication: which credentials (a named profile, the
+//! default chain, optionally a role assumed on top), which region, which endpoint.
+//!
+//! Every command that talks to AWS builds its clients here, so that `--endpoint-url`
+//! (moto, LocalStack, a local S3 server), profiles and assumed roles behave the same in
+//! audit, copy and verify. Each side gets its own clients because each account's KMS
+//! keys are only readable from that account.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// How to reach one account.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Region the clients sign for (the bucket's region).
+    pub region: String,
+    /// A named profile from ~/.aws/config; None uses the default credential chain.
+    pub profile: Option<String>,
+    /// A role to assume on top of those credentials (e.g. the spec's terraform_role).
+    pub assume_role: Option<String>,
+    /// Session name for the assumed role, shown in CloudTrail.
+    pub session_name: String,
+    /// An AWS-compatible endpoint instead of AWS (path-style S3 is used with it).
+    pub endpoint_url: Option<String>,
+}
+
+impl Access {
+    pub fn new(region: &str) -> Access {
+        Access {
+            region: region.to_string(),
+            session_name: "s3bridge".into(),
+            ..Access::default()
+        }
+    }
+}
+
+/// Shared SDK configuration for one account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub config: SdkConfig,
+    pub access: Access,
+}
+
+impl Session {
+    /// Resolves credentials (assuming the role if asked). Nothing is called on AWS until
+    /// a client is used, except for the AssumeRole call itself, which fails early with a
+    /// clear message when the role cannot be assumed.
+    pub async fn connect(access: &Access) -> Result<Session> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(access.region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .build(),
+            );
+        if let Some(profile) = &access.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(endpoint) = &access.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let mut config = loader.load().await;
+        if let Some(role) = &access.assume_role {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name(&access.session_name)
+                .configure(&config)
+                .build()
+                .await;
+            config = config
+                .into_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build();
+        }
+        Ok(Session {
+            config,
+            access: access.clone(),
+        })
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let builder = aws_sdk_s3::config::Builder::from(&self.config)
+            .force_path_style(self.access.endpoint_url.is_some());
+        aws_sdk_s3::Client::from_conf(builder.build())
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.config)
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.config)
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.config)
+    }
+
+    /// The account these credentials act in (sts:GetCallerIdentity needs no permission).
+    pub async fn account_id(&self) -> Result<String> {
+        let identity = self
+            .sts()
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(aws_smithy_types::error::display::DisplayErrorContext(e)))
+            .with_context(|| match &self.access.assume_role {
+                Some(role) => format!("cannot act as {role}"),
+                None => "no usable AWS credentials".to_string(),
+            })?;
+        identity
+            .account
+            .context("GetCallerIdentity returned no account")
+    }
+}

@@ -1,0 +1,38 @@
+//! `s3bridge policies SPEC`: every policy document the bundle will create, for review
+//! before apply (and for linters such as parliament).
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::{load_spec, Status};
+use crate::cli::{PoliciesArgs, TextOrJson};
+
+pub fn run(args: &PoliciesArgs) -> Result<Status> {
+    let loaded = match load_spec(&args.spec)? {
+        Ok(loaded) => loaded,
+        Err(status) => return Ok(status),
+    };
+    let desired = crate::model::build(&loaded.spec);
+    let documents = desired.documents();
+    match args.format {
+        TextOrJson::Json => {
+            let out: Vec<_> = documents
+                .iter()
+                .map(|d| json!({"name": d.name, "kind": d.kind.as_str(), "account": d.account, "document": d.document.to_json()}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        TextOrJson::Text => {
+            for d in &documents {
+                println!(
+                    "# {} ({} policy, account {})",
+                    d.name,
+                    d.kind.as_str(),
+                    d.account
+                );
+                println!("{}\n", serde_json::to_string_pretty(&d.document.to_json())?);
+            }
+        }
+    }
+    Ok(Status::Success)
+}

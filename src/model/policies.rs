@@ -1,0 +1,361 @@
+//! The policy documents of the bundle, built from the action lists in
+//! `policy::actions`.
+//!
+//! Roles' identity policies are written first; key policies and the cross-account
+//! grants in bucket policies are then *derived* from them (a role that may decrypt with
+//! a key is named in that key's policy with the same actions and conditions; a role
+//! from another account that writes to a bucket is granted the same actions in that
+//! bucket's policy). AWS requires both halves for cross-account access, and deriving
+//! one from the other means they cannot drift apart.
+
+use super::{Role, RolePurpose, SideFacts};
+use crate::arn::role_arn;
+use crate::policy::actions::*;
+use crate::policy::{Document, Principal, Statement, Term};
+use crate::spec::{Side, Spec};
+
+pub(crate) fn role_name(spec: &Spec, purpose: RolePurpose) -> String {
+    let replication = || {
+        spec.replication
+            .role_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-replication", spec.name))
+    };
+    match purpose {
+        RolePurpose::Copy => spec.copy_role.name.clone(),
+        RolePurpose::Replication(Side::Source) => replication(),
+        RolePurpose::Replication(Side::Destination) => format!("{}-reverse", replication()),
+        RolePurpose::BatchReplication => spec
+            .replication
+            .batch_role_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-batch-replication", spec.name)),
+    }
+}
+
+/// Restricts a key statement to S3 in the bucket's region, for this bucket's objects.
+/// With S3 Bucket Keys the encryption context is the bucket ARN; objects written before
+/// bucket keys were on carry the object ARN, hence both.
+fn through_s3_for_bucket(statement: Statement, bucket: &SideFacts) -> Statement {
+    statement
+        .condition(
+            "StringEquals",
+            "kms:ViaService",
+            vec![bucket.s3_service().into()],
+        )
+        .condition(
+            "StringLike",
+            "kms:EncryptionContext:aws:s3:arn",
+            vec![
+                bucket.bucket_arn.clone().into(),
+                bucket.objects_arn().into(),
+            ],
+        )
+}
+
+fn new_role(
+    spec: &Spec,
+    purpose: RolePurpose,
+    host: &SideFacts,
+    summary: String,
+    trust: Document,
+) -> Role {
+    let name = role_name(spec, purpose);
+    Role {
+        description: format!("s3bridge {}: {summary}", spec.name),
+        summary,
+        purpose,
+        arn: role_arn(host.partition, &host.account, &name),
+        name,
+        side: host.side,
+        account: host.account.clone(),
+        trust,
+        policies: Vec::new(),
+    }
+}
+
+pub(crate) fn copy_role(spec: &Spec, source: &SideFacts, destination: &SideFacts) -> Role {
+    let host = match spec.copy_role.account {
+        Side::Source => source,
+        Side::Destination => destination,
+    };
+    let trust = Document::new(vec![Statement::allow("TrustedPrincipals")
+        .principal(Principal::Aws(
+            spec.copy_role
+                .trusted_principals
+                .iter()
+                .cloned()
+                .map(Term::Text)
+                .collect(),
+        ))
+        .actions(&[ASSUME_ROLE])
+        .resources(Vec::<Term>::new())]);
+    let mut role = new_role(
+        spec,
+        RolePurpose::Copy,
+        host,
+        format!(
+            "initial copy and verification from s3://{} to s3://{}",
+            source.bucket, destination.bucket
+        ),
+        trust,
+    );
+    role.policies.push((
+        "copy".into(),
+        Document::new(vec![
+            Statement::allow("ListSourceBucket")
+                .actions(COPY_SOURCE_BUCKET)
+                .resources([source.bucket_arn.clone()]),
+            Statement::allow("ReadSourceObjects")
+                .actions(COPY_SOURCE_OBJECTS)
+                .resources([source.objects_arn()]),
+            Statement::allow("ListDestinationBucket")
+                .actions(COPY_DESTINATION_BUCKET)
+                .resources([destination.bucket_arn.clone()]),
+            Statement::allow("WriteDestinationObjects")
+                .actions(COPY_DESTINATION_OBJECTS)
+                .resources([destination.objects_arn()]),
+            through_s3_for_bucket(
+                Statement::allow("DecryptSourceObjects")
+                    .actions(COPY_SOURCE_KEY)
+                    .resources([source.key.clone()]),
+                source,
+            ),
+            through_s3_for_bucket(
+                Statement::allow("EncryptDestinationObjects")
+                    .actions(COPY_DESTINATION_KEY)
+                    .resources([destination.key.clone()]),
+                destination,
+            ),
+        ]),
+    ));
+    role
+}
+
+/// The role S3 assumes to replicate `from`'s bucket into `to`'s.
+pub(crate) fn replication_role(
+    spec: &Spec,
+    from: &SideFacts,
+    to: &SideFacts,
+    cross_account: bool,
+) -> Role {
+    let trust = Document::new(vec![Statement::allow("S3Replication")
+        .principal(Principal::Service(vec!["s3.amazonaws.com".into()]))
+        .actions(&[ASSUME_ROLE])
+        .resources(Vec::<Term>::new())
+        .condition(
+            "StringEquals",
+            "aws:SourceAccount",
+            vec![from.account.clone().into()],
+        )
+        .condition(
+            "ArnLike",
+            "aws:SourceArn",
+            vec![from.bucket_arn.clone().into()],
+        )]);
+    let mut role = new_role(
+        spec,
+        RolePurpose::Replication(from.side),
+        from,
+        format!(
+            "S3 replication from s3://{} to s3://{}",
+            from.bucket, to.bucket
+        ),
+        trust,
+    );
+    let mut destination_actions = REPLICATION_DESTINATION_OBJECTS.to_vec();
+    if cross_account {
+        destination_actions.push(REPLICATION_OWNER_OVERRIDE);
+    }
+    role.policies.push((
+        "replication".into(),
+        Document::new(vec![
+            Statement::allow("SourceBucket")
+                .actions(REPLICATION_SOURCE_BUCKET)
+                .resources([from.bucket_arn.clone()]),
+            Statement::allow("SourceObjects")
+                .actions(REPLICATION_SOURCE_OBJECTS)
+                .resources([from.objects_arn()]),
+            Statement::allow("DestinationObjects")
+                .actions(&destination_actions)
+                .resources([to.objects_arn()]),
+            through_s3_for_bucket(
+                Statement::allow("DecryptSourceObjects")
+                    .actions(REPLICATION_SOURCE_KEY)
+                    .resources([from.key.clone()]),
+                from,
+            ),
+            through_s3_for_bucket(
+                Statement::allow("EncryptReplicas")
+                    .actions(REPLICATION_DESTINATION_KEY)
+                    .resources([to.key.clone()]),
+                to,
+            ),
+        ]),
+    ));
+    role
+}
+
+/// The role S3 Batch Operations assumes to replicate existing objects.
+pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role {
+    let trust = Document::new(vec![Statement::allow("S3BatchOperations")
+        .principal(Principal::Service(vec![
+            "batchoperations.s3.amazonaws.com".into()
+        ]))
+        .actions(&[ASSUME_ROLE])
+        .resources(Vec::<Term>::new())
+        .condition(
+            "StringEquals",
+            "aws:SourceAccount",
+            vec![source.account.clone().into()],
+        )]);
+    let mut role = new_role(
+        spec,
+        RolePurpose::BatchReplication,
+        source,
+        format!(
+            "S3 Batch Replication of existing objects in s3://{}",
+            source.bucket
+        ),
+        trust,
+    );
+    let reports = format!("{}/{prefix}*", source.bucket_arn);
+    role.policies.push((
+        "batch-replication".into(),
+        Document::new(vec![
+            Statement::allow("InitiateReplication")
+                .actions(BATCH_SOURCE_OBJECTS)
+                .resources([source.objects_arn()]),
+            Statement::allow("SourceBucket")
+                .actions(BATCH_SOURCE_BUCKET)
+                .resources([source.bucket_arn.clone()]),
+            Statement::allow("ReadManifests")
+                .actions(BATCH_MANIFEST_READ)
+                .resources([reports.clone()]),
+            Statement::allow("WriteReports")
+                .actions(BATCH_REPORT_WRITE)
+                .resources([reports]),
+            through_s3_for_bucket(
+                Statement::allow("UseSourceKey")
+                    .actions(BATCH_KEY)
+                    .resources([source.key.clone()]),
+                source,
+            ),
+        ]),
+    ));
+    role
+}
+
+fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Statements of `roles` whose resources include one of `targets`, with the role.
+fn grants_on<'a>(
+    roles: &'a [Role],
+    targets: &'a [Term],
+) -> impl Iterator<Item = (&'a Role, &'a Statement)> + 'a {
+    roles.iter().flat_map(move |role| {
+        role.policies
+            .iter()
+            .flat_map(|(_, doc)| &doc.statements)
+            .filter(move |s| s.resources.iter().any(|r| targets.contains(r)))
+            .map(move |s| (role, s))
+    })
+}
+
+/// A created key's policy: administrators manage it, and exactly the principals that
+/// use it (the roles' key statements, and `kms_users` through S3) may use it.
+pub(crate) fn key_policy(key_side: &SideFacts, roles: &[Role]) -> Document {
+    let mut statements = vec![Statement::allow("KeyAdministration")
+        .principal(Principal::Aws(
+            key_side.admins.iter().cloned().map(Term::Text).collect(),
+        ))
+        .actions(KEY_ADMINISTRATION)
+        .resources(["*"])];
+    if !key_side.users.is_empty() {
+        statements.push(through_s3_for_bucket(
+            Statement::allow("BucketUsers")
+                .principal(Principal::Aws(
+                    key_side.users.iter().cloned().map(Term::Text).collect(),
+                ))
+                .actions(BUCKET_USER_KEY)
+                .resources(["*"]),
+            key_side,
+        ));
+    }
+    let target = [key_side.key.clone()];
+    for (role, grant) in grants_on(roles, &target) {
+        statements.push(Statement {
+            sid: format!("{}{}", pascal(&role.module()), grant.sid),
+            principal: Some(Principal::Aws(vec![role.reference()])),
+            resources: vec![Term::text("*")],
+            ..grant.clone()
+        });
+    }
+    Document::new(statements)
+}
+
+/// A bucket's policy: TLS only, only this bucket's key, and the grants that roles from
+/// the other account hold on this bucket.
+pub(crate) fn bucket_policy(bucket: &SideFacts, roles: &[Role]) -> Document {
+    let all = [bucket.bucket_arn.clone(), bucket.objects_arn()];
+    let mut statements = vec![
+        Statement::deny("DenyInsecureTransport")
+            .principal(Principal::Everyone)
+            .actions(&[ALL_S3])
+            .resources(all.clone())
+            .condition("Bool", "aws:SecureTransport", vec!["false".into()]),
+        Statement::deny("DenyOtherKmsKeys")
+            .principal(Principal::Everyone)
+            .actions(&["s3:PutObject"])
+            .resources([bucket.objects_arn()])
+            .condition(
+                "StringNotEqualsIfExists",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                vec![bucket.key.clone()],
+            ),
+        Statement::deny("DenyNonKmsEncryption")
+            .principal(Principal::Everyone)
+            .actions(&["s3:PutObject"])
+            .resources([bucket.objects_arn()])
+            .condition(
+                "StringNotEqualsIfExists",
+                "s3:x-amz-server-side-encryption",
+                vec!["aws:kms".into()],
+            ),
+    ];
+    let targets: Vec<Term> = all.iter().cloned().map(Term::Text).collect();
+    let foreign: Vec<Role> = roles
+        .iter()
+        .filter(|r| r.account != bucket.account)
+        .cloned()
+        .collect();
+    for (role, grant) in grants_on(&foreign, &targets) {
+        statements.push(Statement {
+            sid: format!("{}{}", pascal(&role.module()), grant.sid),
+            principal: Some(Principal::Aws(vec![role.reference()])),
+            ..grant.clone()
+        });
+    }
+    Document::new(statements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pascal_case() {
+        assert_eq!(pascal("reverse_replication_role"), "ReverseReplicationRole");
+    }
+}

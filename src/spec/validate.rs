@@ -1,0 +1,555 @@
+//! Semantic checks on a typed spec. Typing (`de`) already refused wrong shapes and
+//! unknown keys; this refuses what AWS would refuse later (names, ARNs, regions), what
+//! would break least privilege (wildcard principals), and combinations that replication
+//! does not support — each with the position of the offending field.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::names::{bucket_name_problem, REGIONS};
+use super::yaml::PosIndex;
+use super::{BucketSetting, BucketSpec, Diagnostic, KmsKeySpec, Side, Spec};
+use crate::arn::{self, is_account_id, is_iam_name, PrincipalKind};
+
+struct Checker<'a> {
+    file: &'a str,
+    positions: &'a PosIndex,
+    found: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, path: &str, message: impl Into<String>, hint: impl Into<Option<String>>) {
+        let pos = self.positions.find(path);
+        self.found.push(Diagnostic::error(
+            self.file,
+            pos,
+            path,
+            message.into(),
+            hint.into(),
+        ));
+    }
+
+    fn warning(&mut self, path: &str, message: impl Into<String>, hint: impl Into<Option<String>>) {
+        let pos = self.positions.find(path);
+        self.found.push(Diagnostic::warning(
+            self.file,
+            pos,
+            path,
+            message.into(),
+            hint.into(),
+        ));
+    }
+}
+
+/// Longest `name` allowed: generated names such as `<name>-batch-replication` must stay
+/// within IAM's 64 characters.
+pub const MAX_NAME_LEN: usize = 40;
+
+pub fn check(spec: &Spec, file: &str, positions: &PosIndex) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        file,
+        positions,
+        found: Vec::new(),
+    };
+    if spec.version != 1 {
+        c.error(
+            "version",
+            format!("unsupported spec version {}", spec.version),
+            Some("this s3bridge reads `version: 1`".to_string()),
+        );
+    }
+    check_name(&mut c, &spec.name);
+    check_tags(&mut c, "tags", &spec.tags, false);
+    for side in [Side::Source, Side::Destination] {
+        check_bucket_side(&mut c, side, spec.side(side));
+    }
+    if spec.source.bucket == spec.destination.bucket {
+        c.error(
+            "destination.bucket",
+            "source and destination are the same bucket",
+            Some("replication needs two different buckets".to_string()),
+        );
+    }
+    check_copy_role(&mut c, spec);
+    check_replication(&mut c, spec);
+    check_copy(&mut c, spec);
+    c.found
+}
+
+fn check_name(c: &mut Checker, name: &str) {
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if name.is_empty()
+        || name.len() > MAX_NAME_LEN
+        || !valid_chars
+        || name.starts_with('-')
+        || name.ends_with('-')
+    {
+        c.error(
+            "name",
+            format!("`{name}` is not a valid name"),
+            Some(format!(
+                "use 1 to {MAX_NAME_LEN} lowercase letters, digits and hyphens (it prefixes role names and key aliases)"
+            )),
+        );
+    }
+}
+
+fn check_tags(c: &mut Checker, path: &str, tags: &BTreeMap<String, String>, for_filter: bool) {
+    for (key, value) in tags {
+        let field = format!("{path}.{key}");
+        if key.is_empty() || key.chars().count() > 128 {
+            c.error(&field, "tag keys have 1 to 128 characters", None);
+        }
+        if value.chars().count() > 256 {
+            c.error(&field, "tag values have at most 256 characters", None);
+        }
+        if !for_filter && key.to_ascii_lowercase().starts_with("aws:") {
+            c.error(
+                &field,
+                "tag keys starting with `aws:` are reserved for AWS",
+                None,
+            );
+        }
+    }
+}
+
+fn check_bucket_side(c: &mut Checker, side: Side, b: &BucketSpec) {
+    let p = side.as_str();
+    if let Some(problem) = bucket_name_problem(&b.bucket) {
+        c.error(
+            &format!("{p}.bucket"),
+            format!("bucket name `{}` {problem}", b.bucket),
+            Some("see S3's bucket naming rules".to_string()),
+        );
+    }
+    if !is_account_id(&b.account_id) {
+        c.error(
+            &format!("{p}.account_id"),
+            format!("`{}` is not a 12-digit AWS account id", b.account_id),
+            Some("write all 12 digits, quoted: account_id: \"111111111111\"".to_string()),
+        );
+    }
+    let region_ok = REGIONS.contains(&b.region.as_str());
+    if !region_ok {
+        let hint = match super::de::closest(&b.region, REGIONS) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => "use an AWS region code such as us-east-1 or ap-southeast-2".to_string(),
+        };
+        c.error(
+            &format!("{p}.region"),
+            format!("`{}` is not an AWS region", b.region),
+            Some(hint),
+        );
+    }
+    let partition = arn::partition_for_region(&b.region);
+
+    match (&b.existing_config, b.existing) {
+        (Some(_), false) => c.error(
+            &format!("{p}.existing_config"),
+            "existing_config is only meaningful for an existing bucket",
+            Some("add `existing: true`, or remove existing_config".to_string()),
+        ),
+        (Some(settings), true) => {
+            let mut seen = Vec::new();
+            for (i, s) in settings.iter().enumerate() {
+                if seen.contains(s) {
+                    c.error(
+                        &format!("{p}.existing_config[{i}]"),
+                        format!("`{}` is listed twice", s.as_str()),
+                        None,
+                    );
+                }
+                seen.push(*s);
+            }
+            for always in BucketSetting::ALWAYS_PRESENT {
+                if !settings.contains(&always) {
+                    c.warning(
+                        &format!("{p}.existing_config"),
+                        format!(
+                            "`{}` is not listed, but every bucket has it",
+                            always.as_str()
+                        ),
+                        Some(format!(
+                            "add `{}` so the plan imports it rather than overwriting it",
+                            always.as_str()
+                        )),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+
+    match &b.kms_key {
+        KmsKeySpec::Create => {
+            if let Some(alias) = &b.kms_alias {
+                let name = alias.strip_prefix("alias/").unwrap_or("");
+                let ok = !name.is_empty()
+                    && name.len() <= 250
+                    && !name.starts_with("aws/")
+                    && name
+                        .bytes()
+                        .all(|ch| ch.is_ascii_alphanumeric() || b"/_-".contains(&ch));
+                if !ok {
+                    c.error(
+                        &format!("{p}.kms_alias"),
+                        format!("`{alias}` is not a valid key alias"),
+                        Some("write alias/NAME with letters, digits, `/`, `_` and `-` (not alias/aws/…)".to_string()),
+                    );
+                }
+            }
+            if b.terraform_role.is_none() {
+                c.warning(
+                    &format!("{p}.terraform_role"),
+                    "no terraform_role: whoever runs terraform apply must be one of kms_admins",
+                    Some("KMS refuses a key policy that would lock out the principal setting it (policy lockout safety check)".to_string()),
+                );
+            }
+        }
+        KmsKeySpec::Existing(text) => {
+            let path = format!("{p}.kms_key");
+            match arn::kms_key(text) {
+                Err(e) => c.error(
+                    &path,
+                    e.to_string(),
+                    Some(
+                        "write `create`, or the key ARN arn:aws:kms:REGION:ACCOUNT:key/ID"
+                            .to_string(),
+                    ),
+                ),
+                Ok(key) => {
+                    if region_ok && key.region != b.region {
+                        c.error(
+                            &path,
+                            format!(
+                                "the key is in {} but the bucket is in {}",
+                                key.region, b.region
+                            ),
+                            Some(
+                                "S3 default encryption needs a key in the bucket's region"
+                                    .to_string(),
+                            ),
+                        );
+                    }
+                    if key.account != b.account_id {
+                        c.error(
+                            &path,
+                            format!(
+                                "the key belongs to account {} but the bucket to {}",
+                                key.account, b.account_id
+                            ),
+                            Some("use a key in the bucket's own account".to_string()),
+                        );
+                    }
+                    if key.partition != partition {
+                        c.error(
+                            &path,
+                            format!(
+                                "the key's partition {} does not match the region's {partition}",
+                                key.partition
+                            ),
+                            None,
+                        );
+                    }
+                }
+            }
+            if b.kms_alias.is_some() {
+                c.error(
+                    &format!("{p}.kms_alias"),
+                    "kms_alias only names a key s3bridge creates",
+                    Some("remove it, or set `kms_key: create`".to_string()),
+                );
+            }
+            if !b.kms_admins.is_empty() {
+                c.warning(
+                    &format!("{p}.kms_admins"),
+                    "kms_admins only applies to a key s3bridge creates; the existing key's policy is left as it is",
+                    None,
+                );
+            }
+        }
+    }
+    if matches!(b.kms_key, KmsKeySpec::Create)
+        && b.kms_admins.is_empty()
+        && b.terraform_role.is_none()
+    {
+        c.error(
+            &format!("{p}.kms_admins"),
+            "a created key needs at least one administrator",
+            Some("list the role(s) that administer the key, or set terraform_role".to_string()),
+        );
+    }
+    for (i, admin) in b.kms_admins.iter().enumerate() {
+        let path = format!("{p}.kms_admins[{i}]");
+        if let Some(principal) = check_principal(c, &path, admin, partition) {
+            if principal.arn.account != b.account_id && is_account_id(&b.account_id) {
+                c.warning(
+                    &path,
+                    format!(
+                        "administrator from account {} for a key in account {}",
+                        principal.arn.account, b.account_id
+                    ),
+                    Some("key administrators usually belong to the key's own account".to_string()),
+                );
+            }
+        }
+    }
+    for (i, user) in b.kms_users.iter().enumerate() {
+        check_principal(c, &format!("{p}.kms_users[{i}]"), user, partition);
+    }
+    if b.existing && b.kms_users.is_empty() && matches!(b.kms_key, KmsKeySpec::Create) {
+        c.warning(
+            &format!("{p}.kms_users"),
+            "the existing bucket moves to a new key, and nobody but the copy and replication roles may use it",
+            Some("list the roles of the applications that read or write this bucket in kms_users".to_string()),
+        );
+    }
+    if let Some(role) = &b.terraform_role {
+        let path = format!("{p}.terraform_role");
+        match arn::iam_principal(role) {
+            Ok(principal) if principal.kind == PrincipalKind::Role => {
+                if principal.arn.account != b.account_id && is_account_id(&b.account_id) {
+                    c.error(
+                        &path,
+                        format!(
+                            "the role is in account {} but manages the {p} account {}",
+                            principal.arn.account, b.account_id
+                        ),
+                        Some(format!(
+                            "the {p} provider assumes this role to create resources in {}",
+                            b.account_id
+                        )),
+                    );
+                }
+            }
+            Ok(_) => c.error(
+                &path,
+                "terraform_role must be a role ARN (…:role/NAME)",
+                None,
+            ),
+            Err(e) => c.error(&path, e.to_string(), None),
+        }
+    }
+}
+
+/// Checks one principal ARN and refuses wildcards and account roots.
+fn check_principal(
+    c: &mut Checker,
+    path: &str,
+    text: &str,
+    partition: &str,
+) -> Option<arn::IamPrincipal> {
+    match arn::iam_principal(text) {
+        Err(e) => {
+            c.error(
+                path,
+                e.to_string(),
+                Some("least privilege: name exact role or user ARNs".to_string()),
+            );
+            None
+        }
+        Ok(p) if p.kind == PrincipalKind::Root => {
+            c.error(
+                path,
+                format!("`{text}` is an account root: it hands the grant to every IAM admin of account {}", p.arn.account),
+                Some("name the role(s) that need it (arn:aws:iam::ACCOUNT:role/NAME)".to_string()),
+            );
+            None
+        }
+        Ok(p) => {
+            if p.arn.partition != partition {
+                c.error(
+                    path,
+                    format!(
+                        "partition {} does not match the region's {partition}",
+                        p.arn.partition
+                    ),
+                    None,
+                );
+            }
+            Some(p)
+        }
+    }
+}
+
+fn check_copy_role(c: &mut Checker, spec: &Spec) {
+    let role = &spec.copy_role;
+    if !is_iam_name(&role.name) {
+        c.error(
+            "copy_role.name",
+            format!("`{}` is not a valid IAM role name", role.name),
+            Some("use 1 to 64 letters, digits and +=,.@_-".to_string()),
+        );
+    }
+    if role.trusted_principals.is_empty() {
+        c.error(
+            "copy_role.trusted_principals",
+            "nobody can assume the copy role",
+            Some("list the role or user ARNs that run s3bridge copy".to_string()),
+        );
+    }
+    let partition = arn::partition_for_region(&spec.side(role.account).region);
+    let mut seen = HashMap::new();
+    for (i, principal) in role.trusted_principals.iter().enumerate() {
+        let path = format!("copy_role.trusted_principals[{i}]");
+        if let Some(previous) = seen.insert(principal.as_str(), i) {
+            c.error(&path, format!("listed twice (also item {previous})"), None);
+        }
+        check_principal(c, &path, principal, partition);
+    }
+    let generated = [
+        spec.replication.role_name.clone(),
+        spec.replication.batch_role_name.clone(),
+    ];
+    if generated.iter().flatten().any(|n| *n == role.name) {
+        c.error(
+            "copy_role.name",
+            "the copy role and a replication role share a name",
+            None,
+        );
+    }
+}
+
+fn check_replication(c: &mut Checker, spec: &Spec) {
+    let r = &spec.replication;
+    for (field, name) in [
+        ("role_name", &r.role_name),
+        ("batch_role_name", &r.batch_role_name),
+    ] {
+        if let Some(name) = name {
+            if !is_iam_name(name) {
+                c.error(
+                    &format!("replication.{field}"),
+                    format!("`{name}` is not a valid IAM role name"),
+                    None,
+                );
+            }
+        }
+    }
+    if r.role_name.is_some() && r.role_name == r.batch_role_name {
+        c.error(
+            "replication.batch_role_name",
+            "the batch role needs its own name",
+            None,
+        );
+    }
+    if let Some(prefix) = &r.batch_report_prefix {
+        if prefix.is_empty()
+            || prefix.starts_with('/')
+            || !prefix.ends_with('/')
+            || prefix.contains('*')
+        {
+            c.error(
+                "replication.batch_report_prefix",
+                format!("`{prefix}` is not a usable key prefix"),
+                Some("write a prefix like `s3bridge/batch-replication/` (no leading slash, trailing slash, no wildcard)".to_string()),
+            );
+        }
+    }
+    if r.existing_objects_via_rule && !r.existing_objects {
+        c.error(
+            "replication.existing_objects_via_rule",
+            "existing_objects_via_rule without existing_objects",
+            Some("set `existing_objects: true` too, or remove this flag".to_string()),
+        );
+    }
+    if r.rules.is_empty() {
+        c.error(
+            "replication.rules",
+            "no replication rules",
+            Some("add a rule (`- id: all` replicates everything) or remove `rules:` for that default".to_string()),
+        );
+    }
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut priorities: HashMap<u32, usize> = HashMap::new();
+    let count = r.rules.len() as u32;
+    for (i, rule) in r.rules.iter().enumerate() {
+        let p = format!("replication.rules[{i}]");
+        if rule.id.is_empty() || rule.id.chars().count() > 255 {
+            c.error(
+                &format!("{p}.id"),
+                "rule ids have 1 to 255 characters",
+                None,
+            );
+        }
+        if let Some(first) = ids.insert(rule.id.as_str(), i) {
+            c.error(
+                &format!("{p}.id"),
+                format!("rule id `{}` is already used by rule {first}", rule.id),
+                Some("give every rule its own id".to_string()),
+            );
+        }
+        let priority = rule.priority.unwrap_or(count - i as u32);
+        if let Some(first) = priorities.insert(priority, i) {
+            let field = if rule.priority.is_some() {
+                format!("{p}.priority")
+            } else {
+                p.clone()
+            };
+            c.error(
+                &field,
+                format!("priority {priority} is already used by rule {first}"),
+                Some(
+                    "priorities must be unique; set `priority:` on each rule or on none"
+                        .to_string(),
+                ),
+            );
+        }
+        if rule.prefix.len() > 1024 {
+            c.error(
+                &format!("{p}.prefix"),
+                "prefixes have at most 1024 bytes",
+                None,
+            );
+        }
+        check_tags(c, &format!("{p}.tags"), &rule.tags, true);
+        if rule.delete_markers && !rule.tags.is_empty() {
+            c.error(
+                &format!("{p}.delete_markers"),
+                "S3 cannot replicate delete markers for rules with a tag filter",
+                Some(
+                    "set `delete_markers: false`, or split the rule so the tag filter is separate"
+                        .to_string(),
+                ),
+            );
+        }
+    }
+}
+
+fn check_copy(c: &mut Checker, spec: &Spec) {
+    for (kind, globs) in [
+        ("exclude", &spec.copy.exclude),
+        ("include", &spec.copy.include),
+    ] {
+        for (i, glob) in globs.iter().enumerate() {
+            if let Err(e) = globset::Glob::new(glob) {
+                c.error(
+                    &format!("copy.{kind}[{i}]"),
+                    format!("`{glob}` is not a valid glob: {}", e.kind()),
+                    None,
+                );
+            }
+        }
+    }
+    for (from, to) in &spec.copy.prefix_map {
+        let path = format!("copy.prefix_map.{from}");
+        if from.starts_with('/') || to.starts_with('/') {
+            c.error(
+                &path,
+                "S3 keys do not start with `/`",
+                Some("write `images/` rather than `/images/`".to_string()),
+            );
+        }
+        if from.ends_with('/') != to.ends_with('/') {
+            c.warning(
+                &path,
+                format!("`{from}` → `{to}`: one side ends with `/` and the other does not"),
+                Some(
+                    "keys would be joined oddly (`images/x` → `avatarx`); end both with `/`"
+                        .to_string(),
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The local-AWS test harness every integration test shares: a moto server per test
+//! (started on a free port, stopped on drop), sessions into either of two accounts,
+//! a Terraform runner wired to the offline provider mirror, and the s3bridge binary.
+//!
+//! Known moto gaps are worked around here, visibly, never in the product; each
+//! workaround says which gap it covers (see ../shared/notes/test-env.md).
+
+#![allow(dead_code)]
+
+pub mod bundle;
+pub mod moto;
+pub mod terraform;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Once;
+
+pub const SOURCE_ACCOUNT: &str = "111111111111";
+pub const DESTINATION_ACCOUNT: &str = "222222222222";
+pub const REGION: &str = "ap-southeast-2";
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    repo().join("fixtures").join(path)
+}
+
+/// moto accepts any credentials; the SDK and Terraform must find some. Set once, to the
+/// same values, before any test talks to moto.
+pub fn fake_credentials() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: every test sets the same values through this Once before reading them.
+        unsafe {
+            std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+            std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+            std::env::remove_var("AWS_PROFILE");
+            std::env::remove_var("AWS_SESSION_TOKEN");
+        }
+    });
+}
+
+/// Runs the s3bridge binary built for this test run.
+pub fn s3bridge(args: &[&str]) -> Output {
+    fake_credentials();
+    Command::new(env!("CARGO_BIN_EXE_s3bridge"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run s3bridge")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The Python that has the test tools (moto, checkov, parliament): the project's
+/// virtualenv made by scripts/setup when present, else python3 from PATH.
+pub fn python(venv: &str) -> PathBuf {
+    let candidate = repo().join(".venv").join(venv).join("bin/python");
+    if candidate.exists() {
+        candidate
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// A console script (checkov, parliament) from the project's virtualenv, else PATH.
+pub fn tool(venv: &str, name: &str) -> PathBuf {
+    let candidate = repo().join(".venv").join(venv).join("bin").join(name);
+    if candidate.exists() {
+        candidate
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// Writes `files` (relative path → content) under `dir`.
+pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
