@@ -22,3 +22,4 @@ pub mod policy;
 pub mod render;
 pub mod report;
 pub mod spec;
+pub mod transfer;

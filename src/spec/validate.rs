@@ -532,6 +532,18 @@ fn check_copy(c: &mut Checker, spec: &Spec) {
             }
         }
     }
+    if let Err(overlap @ crate::transfer::keys::KeyPlanError::Overlap { .. }) =
+        crate::transfer::keys::KeyPlan::from_spec(spec)
+    {
+        c.error(
+            "copy.prefix_map",
+            overlap.to_string(),
+            Some(
+                "map the colliding prefix elsewhere, or narrow the replication rules' prefixes"
+                    .to_string(),
+            ),
+        );
+    }
     for (from, to) in &spec.copy.prefix_map {
         let path = format!("copy.prefix_map.{from}");
         if from.starts_with('/') || to.starts_with('/') {
