@@ -173,7 +173,7 @@ struct RangeJob {
 
 /// A stream of entries from a lister's pages.
 struct Entries {
-    pages: mpsc::Receiver<Result<Vec<ObjectEntry>, ListError>>,
+    pages: Pages,
     current: std::vec::IntoIter<ObjectEntry>,
 }
 
@@ -198,14 +198,31 @@ async fn merge_range(
     buffered: usize,
     tx: mpsc::Sender<Batch>,
 ) {
-    let segment = &job.plan.segments[job.index];
-    let filter = &job.plan.filter;
+    let sources = listing::spawn(s3_source, job.source, buffered);
+    let destinations = listing::spawn(s3_destination, job.destination, buffered);
+    merge_pages(&job.plan, job.index, sources, destinations, tx).await;
+}
+
+/// Pages of entries, in key order, from a lister or any other reader (an inventory).
+pub type Pages = mpsc::Receiver<Result<Vec<ObjectEntry>, ListError>>;
+
+/// Merge-joins one segment's source and destination entries (each sorted by key and
+/// already limited to the segment) into pairs sent on `tx`; stops at the first error.
+pub async fn merge_pages(
+    plan: &KeyPlan,
+    index: usize,
+    sources: Pages,
+    destinations: Pages,
+    tx: mpsc::Sender<Batch>,
+) {
+    let segment = &plan.segments[index];
+    let filter = &plan.filter;
     let mut sources = Entries {
-        pages: listing::spawn(s3_source, job.source, buffered),
+        pages: sources,
         current: Vec::new().into_iter(),
     };
     let mut destinations = Entries {
-        pages: listing::spawn(s3_destination, job.destination, buffered),
+        pages: destinations,
         current: Vec::new().into_iter(),
     };
     let mut batch = Vec::with_capacity(1000);
@@ -231,29 +248,29 @@ async fn merge_range(
                 (Some(s), Some(d)) => {
                     match segment.to_destination(&s.key).as_str().cmp(d.key.as_str()) {
                         std::cmp::Ordering::Equal => Pair {
-                            segment: job.index,
+                            segment: index,
                             source: source.take(),
                             destination: destination.take(),
                         },
                         std::cmp::Ordering::Less => Pair {
-                            segment: job.index,
+                            segment: index,
                             source: source.take(),
                             destination: None,
                         },
                         std::cmp::Ordering::Greater => Pair {
-                            segment: job.index,
+                            segment: index,
                             source: None,
                             destination: destination.take(),
                         },
                     }
                 }
                 (Some(_), None) => Pair {
-                    segment: job.index,
+                    segment: index,
                     source: source.take(),
                     destination: None,
                 },
                 (None, Some(_)) => Pair {
-                    segment: job.index,
+                    segment: index,
                     source: None,
                     destination: destination.take(),
                 },

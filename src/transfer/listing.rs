@@ -62,14 +62,36 @@ impl KeyRange {
     }
 }
 
+/// A failure to read the entries of one side (a listing, or an inventory).
 #[derive(Debug, thiserror::Error)]
-#[error("listing s3://{bucket}/{prefix}: {message}")]
+#[error("{what}: {message}")]
 pub struct ListError {
-    pub bucket: String,
-    pub prefix: String,
+    /// What was being read, e.g. `listing s3://bucket/prefix`.
+    pub what: String,
     pub message: String,
     /// The S3 error code, when S3 gave one (AccessDenied, NoSuchBucket...).
     pub code: Option<String>,
+}
+
+impl ListError {
+    fn from_sdk<E, R>(
+        bucket: &str,
+        prefix: &str,
+        error: aws_sdk_s3::error::SdkError<E, R>,
+    ) -> ListError
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        ListError {
+            what: format!("listing s3://{bucket}/{prefix}"),
+            code: error
+                .as_service_error()
+                .and_then(|s| s.code())
+                .map(str::to_string),
+            message: DisplayErrorContext(&error).to_string(),
+        }
+    }
 }
 
 /// What to list.
@@ -120,15 +142,10 @@ async fn list_into(
         } else if let Some(after) = &start_after {
             call = call.start_after(after);
         }
-        let page = call.send().await.map_err(|e| ListError {
-            bucket: request.bucket.clone(),
-            prefix: request.prefix.clone(),
-            code: e
-                .as_service_error()
-                .and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s))
-                .map(str::to_string),
-            message: DisplayErrorContext(&e).to_string(),
-        })?;
+        let page = call
+            .send()
+            .await
+            .map_err(|e| ListError::from_sdk(&request.bucket, &request.prefix, e))?;
         let mut entries = Vec::with_capacity(page.contents().len());
         let mut past_end = false;
         let mut jump_to: Option<String> = None;
@@ -208,15 +225,7 @@ pub async fn plan_ranges(
         .max_keys(1000)
         .send()
         .await
-        .map_err(|e| ListError {
-            bucket: bucket.to_string(),
-            prefix: prefix.to_string(),
-            code: e
-                .as_service_error()
-                .and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s))
-                .map(str::to_string),
-            message: DisplayErrorContext(&e).to_string(),
-        })?;
+        .map_err(|e| ListError::from_sdk(bucket, prefix, e))?;
     let folders: Vec<String> = probe
         .common_prefixes()
         .iter()
