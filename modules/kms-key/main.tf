@@ -2,6 +2,11 @@
 # policy, and an alias. Only customer-managed keys can be shared across accounts, which
 # cross-account replication needs.
 
+# Orders the key after the principals its policy names (see var.principal_arns).
+resource "terraform_data" "principals" {
+  input = var.principal_arns
+}
+
 resource "aws_kms_key" "this" {
   description             = var.description
   key_usage               = "ENCRYPT_DECRYPT"
@@ -10,6 +15,8 @@ resource "aws_kms_key" "this" {
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = var.policy
   tags                    = var.tags
+
+  depends_on = [terraform_data.principals]
 }
 
 resource "aws_kms_alias" "this" {

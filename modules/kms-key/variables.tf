@@ -46,6 +46,12 @@ variable "deletion_window_in_days" {
   }
 }
 
+variable "principal_arns" {
+  description = "ARNs of the roles the key policy names, passed as references to the resources that create them. The policy itself names them literally (so a plan shows it in full); this input makes Terraform create those roles first, because AWS refuses a policy naming a principal that does not exist yet."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags for the key."
   type        = map(string)

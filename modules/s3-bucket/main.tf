@@ -46,12 +46,17 @@ resource "aws_s3_bucket_public_access_block" "this" {
   restrict_public_buckets = var.block_public_access
 }
 
+# Orders the policy after the principals it names (see var.principal_arns).
+resource "terraform_data" "principals" {
+  input = var.principal_arns
+}
+
 resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.id
   policy = var.policy
 
   # S3 answers 409 OperationAborted when these bucket settings change concurrently.
-  depends_on = [aws_s3_bucket_public_access_block.this]
+  depends_on = [aws_s3_bucket_public_access_block.this, terraform_data.principals]
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {

@@ -84,6 +84,12 @@ variable "force_destroy" {
   default     = false
 }
 
+variable "principal_arns" {
+  description = "ARNs of the roles the bucket policy names, passed as references to the resources that create them. The policy itself names them literally (so a plan shows it in full); this input makes Terraform create those roles first, because AWS refuses a policy naming a principal that does not exist yet."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags for the bucket."
   type        = map(string)

@@ -204,6 +204,18 @@ pub struct Desired {
     pub roles: Vec<Role>,
     pub replications: Vec<Replication>,
     pub batch: Option<Batch>,
+    /// For each existing key: the statements its owner must add to the key policy (the
+    /// bundle cannot change a key it does not manage).
+    pub existing_key_grants: Vec<ExistingKeyGrants>,
+}
+
+/// What an existing key's policy must allow for the bundle to work.
+#[derive(Debug, Clone)]
+pub struct ExistingKeyGrants {
+    pub side: Side,
+    pub key_arn: String,
+    pub account: String,
+    pub statements: crate::policy::Document,
 }
 
 impl Desired {
@@ -255,6 +267,14 @@ impl Desired {
                 kind: Kind::Key,
                 account: key.account.clone(),
                 document: key.policy.clone(),
+            });
+        }
+        for grants in &self.existing_key_grants {
+            out.push(NamedDocument {
+                name: format!("{}/statements-to-add", grants.key_arn),
+                kind: Kind::Key,
+                account: grants.account.clone(),
+                document: grants.statements.clone(),
             });
         }
         out
@@ -439,6 +459,19 @@ pub fn build(spec: &Spec) -> Desired {
         ));
     }
 
+    let existing_key_grants = [Side::Source, Side::Destination]
+        .into_iter()
+        .filter_map(|side| match &spec.side(side).kms_key {
+            KmsKeySpec::Existing(arn) => Some(ExistingKeyGrants {
+                side,
+                key_arn: arn.clone(),
+                account: facts(side).account.clone(),
+                statements: policies::key_grants(facts(side), &roles),
+            }),
+            KmsKeySpec::Create => None,
+        })
+        .collect();
+
     let providers = [Side::Source, Side::Destination]
         .into_iter()
         .map(|side| Provider {
@@ -458,6 +491,7 @@ pub fn build(spec: &Spec) -> Desired {
         roles,
         replications,
         batch,
+        existing_key_grants,
     }
 }
 

@@ -282,6 +282,15 @@ pub(crate) fn key_policy(key_side: &SideFacts, roles: &[Role]) -> Document {
         ))
         .actions(KEY_ADMINISTRATION)
         .resources(["*"])];
+    statements.extend(key_grants(key_side, roles).statements);
+    Document::new(statements)
+}
+
+/// The statements that let the bucket's users and the bundle's roles use a key: the
+/// part of a key policy s3bridge needs, whether it writes the policy (created keys) or
+/// the key's owner must add them (existing keys).
+pub(crate) fn key_grants(key_side: &SideFacts, roles: &[Role]) -> Document {
+    let mut statements = Vec::new();
     if !key_side.users.is_empty() {
         statements.push(through_s3_for_bucket(
             Statement::allow("BucketUsers")

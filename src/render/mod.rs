@@ -13,7 +13,7 @@ pub mod write;
 use std::collections::BTreeMap;
 
 use ::hcl::expr::{Expression, FuncCall, Object, ObjectKey, Traversal, Variable};
-use ::hcl::structure::Block;
+use ::hcl::structure::{Block, BlockBuilder};
 
 use self::hcl::Item;
 use crate::model::{Bucket, Desired, Key, Provider, Replication, Role, RolePurpose, Rule};
@@ -95,11 +95,28 @@ fn reference(path: &str) -> Expression {
     Expression::from(builder.build())
 }
 
+/// A value as Terraform needs it: literal when known before apply (role ARNs, so that
+/// `terraform plan` shows policies in full), a module output when only the apply can
+/// tell (a new key's ARN).
 fn term(t: &Term) -> Expression {
     match t {
-        Term::Text(s) => string(s),
-        Term::Ref(r) => reference(&r.terraform()),
+        Term::Ref(r) if !r.known => reference(&r.terraform()),
+        known => string(known.as_str()),
     }
+}
+
+/// References to the modules that create the principals `doc` names, for a module's
+/// `principal_arns` input: AWS refuses a policy that names a principal not yet created.
+fn principal_dependencies(doc: &Document) -> Option<Expression> {
+    let mut refs: Vec<String> = doc
+        .references()
+        .into_iter()
+        .filter(|r| r.known)
+        .map(|r| r.terraform())
+        .collect();
+    refs.sort();
+    refs.dedup();
+    (!refs.is_empty()).then(|| Expression::Array(refs.iter().map(|r| reference(r)).collect()))
 }
 
 fn object<K: AsRef<str>>(pairs: impl IntoIterator<Item = (K, Expression)>) -> Expression {
@@ -169,7 +186,7 @@ fn policy(doc: &Document) -> Expression {
     )
 }
 
-fn module_block(name: &str, source: &str, side: Side) -> ::hcl::structure::BlockBuilder {
+fn module_block(name: &str, source: &str, side: Side) -> BlockBuilder {
     Block::builder("module")
         .add_label(name)
         .add_attribute(("source", format!("./modules/{source}")))
@@ -330,6 +347,15 @@ fn main(desired: &Desired) -> Vec<Item> {
     items
 }
 
+/// Adds a resource policy and the dependencies on the principals it names.
+fn with_policy(block: BlockBuilder, doc: &Document) -> BlockBuilder {
+    let block = match principal_dependencies(doc) {
+        Some(dependencies) => block.add_attribute(("principal_arns", dependencies)),
+        None => block,
+    };
+    block.add_attribute(("policy", policy(doc)))
+}
+
 fn key_module(key: &Key) -> Item {
     let block = module_block(&key.module(), "kms-key", key.side)
         .add_attribute(("alias", key.alias.as_str()))
@@ -338,9 +364,8 @@ fn key_module(key: &Key) -> Item {
         .add_attribute((
             "deletion_window_in_days",
             i64::from(key.deletion_window_days),
-        ))
-        .add_attribute(("policy", policy(&key.policy)))
-        .build();
+        ));
+    let block = with_policy(block, &key.policy).build();
     Item::commented(
         format!(
             "Key for s3://{}'s objects. Administrators manage it but cannot use it; only the\nroles below (and kms_users) may use it, through S3.",
@@ -389,9 +414,8 @@ fn bucket_module(bucket: &Bucket) -> Item {
         .add_attribute((
             "abort_incomplete_multipart_upload_days",
             i64::from(s.abort_incomplete_multipart_days),
-        ))
-        .add_attribute(("policy", policy(&bucket.policy)))
-        .build();
+        ));
+    let block = with_policy(block, &bucket.policy).build();
     let origin = if bucket.existing {
         "existing bucket, imported"
     } else {
@@ -543,6 +567,14 @@ fn readme(desired: &Desired, options: &Options) -> String {
             "- Replication from `s3://{}`, rules: {}.\n",
             r.bucket,
             rules.join(", ")
+        ));
+    }
+    for grants in &desired.existing_key_grants {
+        out.push_str(&format!(
+            "\n### Grants the existing {} key needs\n\nThe bundle does not manage `{}`. Its owner must add these statements to its key policy\n(role ARNs as they will be once applied):\n\n```json\n{}\n```\n",
+            grants.side,
+            grants.key_arn,
+            serde_json::to_string_pretty(&grants.statements.to_json()["Statement"]).expect("JSON")
         ));
     }
     out.push_str("\n`s3bridge policies ");

@@ -69,6 +69,17 @@ pub fn check(spec: &Spec, file: &str, positions: &PosIndex) -> Vec<Diagnostic> {
             Some("replication needs two different buckets".to_string()),
         );
     }
+    if spec.source.account_id != spec.destination.account_id {
+        for side in [Side::Source, Side::Destination] {
+            if spec.side(side).terraform_role.is_none() {
+                c.warning(
+                    &format!("{side}.terraform_role"),
+                    format!("the {side} provider will use the default credentials, which can only be in one of the two accounts"),
+                    Some("set terraform_role on both sides so each provider acts in its own account".to_string()),
+                );
+            }
+        }
+    }
     check_copy_role(&mut c, spec);
     check_replication(&mut c, spec);
     check_copy(&mut c, spec);

@@ -4,9 +4,11 @@
 use std::path::Path;
 
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, VersioningConfiguration,
+    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
+    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 use s3bridge::spec::{BucketSetting, Side};
 
@@ -18,13 +20,15 @@ pub struct Bundle {
     pub dir: tempfile::TempDir,
     pub terraform: Terraform,
     pub spec: s3bridge::spec::Spec,
+    /// `terraform show -json` of the plan that was applied (for plan-based checks).
+    pub plan_json: std::path::PathBuf,
 }
 
 /// Creates an existing side's bucket as AWS would have it, with the settings its spec
 /// says it already has.
 async fn make_existing_bucket(moto: &Moto, spec: &s3bridge::spec::Spec, side: Side) {
     let b = spec.side(side);
-    let s3 = moto.session(&b.account_id).await.s3();
+    let s3 = moto.session_in(&b.account_id, &b.region).await.s3();
     s3.create_bucket()
         .bucket(&b.bucket)
         .create_bucket_configuration(
@@ -77,7 +81,72 @@ async fn make_existing_bucket(moto: &Moto, spec: &s3bridge::spec::Spec, side: Si
                     .await
                     .unwrap();
             }
-            other => panic!("the harness does not pre-create `{}` yet", other.as_str()),
+            // An old bucket whose owner allowed public ACLs.
+            BucketSetting::PublicAccessBlock => {
+                s3.put_public_access_block()
+                    .bucket(&b.bucket)
+                    .public_access_block_configuration(
+                        PublicAccessBlockConfiguration::builder()
+                            .block_public_acls(true)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            BucketSetting::Policy => {
+                let policy = format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"LegacyReader","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
+                    b.account_id, b.bucket
+                );
+                s3.put_bucket_policy()
+                    .bucket(&b.bucket)
+                    .policy(policy)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            BucketSetting::Lifecycle => {
+                let rule = LifecycleRule::builder()
+                    .id("expire-tmp")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(LifecycleRuleFilter::builder().prefix("tmp/").build())
+                    .expiration(LifecycleExpiration::builder().days(30).build())
+                    .build()
+                    .unwrap();
+                s3.put_bucket_lifecycle_configuration()
+                    .bucket(&b.bucket)
+                    .lifecycle_configuration(
+                        BucketLifecycleConfiguration::builder()
+                            .rules(rule)
+                            .build()
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            BucketSetting::Ownership => {
+                s3.put_bucket_ownership_controls()
+                    .bucket(&b.bucket)
+                    .ownership_controls(
+                        OwnershipControls::builder()
+                            .rules(
+                                OwnershipControlsRule::builder()
+                                    .object_ownership(ObjectOwnership::ObjectWriter)
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            BucketSetting::Replication => {
+                panic!("the harness does not pre-create an existing replication configuration")
+            }
         }
     }
     s3.put_object()
@@ -87,6 +156,47 @@ async fn make_existing_bucket(moto: &Moto, spec: &s3bridge::spec::Spec, side: Si
         .send()
         .await
         .unwrap();
+}
+
+/// Credentials in the account of the sides without a terraform_role: what a user who
+/// has signed in to that account would have in the environment (moto's own default
+/// credentials belong to account 123456789012, which allowed_account_ids refuses).
+async fn default_credentials(moto: &Moto, spec: &s3bridge::spec::Spec) -> Vec<(String, String)> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let accounts: Vec<&str> = [&spec.source, &spec.destination]
+        .into_iter()
+        .filter(|b| b.terraform_role.is_none())
+        .map(|b| b.account_id.as_str())
+        .collect();
+    let Some(account) = accounts.first() else {
+        return Vec::new();
+    };
+    assert!(
+        accounts.iter().all(|a| a == account),
+        "without terraform_role, both sides must share an account"
+    );
+    let session = moto.session(account).await;
+    let credentials = session
+        .config
+        .credentials_provider()
+        .expect("moto sessions have credentials")
+        .provide_credentials()
+        .await
+        .expect("assume a role in the account");
+    vec![
+        (
+            "AWS_ACCESS_KEY_ID".into(),
+            credentials.access_key_id().into(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            credentials.secret_access_key().into(),
+        ),
+        (
+            "AWS_SESSION_TOKEN".into(),
+            credentials.session_token().unwrap_or_default().into(),
+        ),
+    ]
 }
 
 /// Generates `spec_path`'s bundle for moto, creates its existing buckets, and applies it.
@@ -112,14 +222,17 @@ pub async fn apply(moto: &Moto, spec_path: &Path) -> Bundle {
         "generate failed: {}",
         stderr(&generated)
     );
-    let terraform = Terraform::new(dir.path());
-    terraform.init();
-    let terraform_for_blocking = Terraform::new(dir.path());
+    let mut terraform = Terraform::new(dir.path());
+    terraform.env = default_credentials(moto, &spec).await;
+    let plan_json = dir.path().join("plan.json");
+    let for_blocking = (terraform.clone(), plan_json.clone());
     tokio::task::spawn_blocking(move || {
-        terraform_for_blocking.expect(
-            &["apply", "-no-color", "-auto-approve", "-input=false"],
-            &[0],
-        );
+        let (terraform, plan_json) = for_blocking;
+        terraform.init();
+        terraform.expect(&["plan", "-no-color", "-input=false", "-out=tfplan"], &[0]);
+        let shown = terraform.expect(&["show", "-json", "tfplan"], &[0]);
+        std::fs::write(plan_json, shown.stdout).unwrap();
+        terraform.expect(&["apply", "-no-color", "-input=false", "tfplan"], &[0]);
     })
     .await
     .unwrap();
@@ -127,5 +240,6 @@ pub async fn apply(moto: &Moto, spec_path: &Path) -> Bundle {
         dir,
         terraform,
         spec,
+        plan_json,
     }
 }

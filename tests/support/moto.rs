@@ -91,15 +91,23 @@ impl Moto {
 
     /// Access to `account`, by assuming a role there (moto does not require it to exist).
     pub fn access(&self, account: &str) -> Access {
+        self.access_in(account, REGION)
+    }
+
+    pub fn access_in(&self, account: &str, region: &str) -> Access {
         Access {
             assume_role: Some(format!("arn:aws:iam::{account}:role/s3bridge-test")),
             endpoint_url: Some(self.endpoint.clone()),
-            ..Access::new(REGION)
+            ..Access::new(region)
         }
     }
 
     pub async fn session(&self, account: &str) -> Session {
-        Session::connect(&self.access(account))
+        self.session_in(account, REGION).await
+    }
+
+    pub async fn session_in(&self, account: &str, region: &str) -> Session {
+        Session::connect(&self.access_in(account, region))
             .await
             .expect("connect to moto")
     }

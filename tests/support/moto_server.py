@@ -31,8 +31,17 @@ def _as_list(value):
 
 def _rule_as_stored(rule):
     rule = dict(rule)
-    # Field names as S3's response shapes name them.
     filt = rule.get("Filter")
+    # xmltodict reads an empty <Filter/> (every object) or <Prefix></Prefix> as None,
+    # which the serializer then drops, so the rule would come back without its filter.
+    # Answer with the equivalent empty prefix instead.
+    if "Filter" in rule and filt is None:
+        filt = {"Prefix": ""}
+        rule["Filter"] = filt
+    if isinstance(filt, dict) and "Prefix" in filt and filt["Prefix"] is None:
+        filt = dict(filt, Prefix="")
+        rule["Filter"] = filt
+    # Field names as S3's response shapes name them.
     if isinstance(filt, dict) and isinstance(filt.get("And"), dict):
         and_ = dict(filt["And"])
         if "Tag" in and_:

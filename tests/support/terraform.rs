@@ -50,8 +50,12 @@ fn cli_config() -> &'static Path {
     })
 }
 
+#[derive(Clone)]
 pub struct Terraform {
     pub dir: PathBuf,
+    /// Extra environment, e.g. the credentials of the account the default provider
+    /// credentials must act in.
+    pub env: Vec<(String, String)>,
 }
 
 impl Terraform {
@@ -59,6 +63,7 @@ impl Terraform {
         fake_credentials();
         Terraform {
             dir: dir.to_path_buf(),
+            env: Vec::new(),
         }
     }
 
@@ -70,6 +75,7 @@ impl Terraform {
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run terraform")
     }
