@@ -15,6 +15,7 @@
 
 pub mod arn;
 pub mod aws;
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod model;
@@ -22,3 +23,4 @@ pub mod policy;
 pub mod render;
 pub mod report;
 pub mod spec;
+pub mod transfer;
