@@ -495,6 +495,49 @@ mod tests {
         );
     }
 
+    fn example() -> Desired {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/example.yaml");
+        crate::model::build(&crate::spec::load(&path).unwrap().spec)
+    }
+
+    #[test]
+    fn the_token_follows_the_request_attempt_and_purpose() {
+        let desired = example();
+        let first = replicate_existing(&desired, 1).unwrap();
+        assert_eq!(replicate_existing(&desired, 1).unwrap(), first);
+        assert_ne!(
+            replicate_existing(&desired, 2)
+                .unwrap()
+                .client_request_token,
+            first.client_request_token
+        );
+        let mut other = first.clone();
+        other.seal(JobPurpose::Copy, 1);
+        assert_ne!(other.client_request_token, first.client_request_token);
+        let mut changed = first.clone();
+        changed.priority += 1;
+        changed.seal(JobPurpose::ReplicateExisting, 1);
+        assert_ne!(changed.client_request_token, first.client_request_token);
+        assert!(first.client_request_token.len() <= 64);
+    }
+
+    #[test]
+    fn no_batch_role_is_explained() {
+        let mut desired = example();
+        desired.batch = None;
+        assert_eq!(
+            replicate_existing(&desired, 1),
+            Err(NoBatchJob::NotRequested)
+        );
+        for r in &mut desired.replications {
+            for rule in &mut r.rules {
+                rule.existing_object_replication = true;
+            }
+        }
+        assert_eq!(replicate_existing(&desired, 1), Err(NoBatchJob::ViaRule));
+    }
+
     #[test]
     fn purposes_round_trip_through_their_tag() {
         for purpose in [JobPurpose::ReplicateExisting, JobPurpose::Copy] {

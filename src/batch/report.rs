@@ -408,6 +408,40 @@ mod tests {
     }
 
     #[test]
+    fn the_fixture_report_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "fixtures/batch/completion-report/s3bridge/batch-replication/reports/job-f3c1e7a2-5b4d-4c8e-9a6f-0d2b7e1c9a34",
+        );
+        let manifest =
+            parse_manifest(&std::fs::read_to_string(root.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest.format, "Report_CSV_20180820");
+        assert_eq!(manifest.results.len(), 2);
+        let mut summary = FailureSummary::default();
+        let mut rows = 0;
+        for file in &manifest.results {
+            let name = file.key.rsplit('/').next().unwrap();
+            let text = std::fs::read_to_string(root.join("results").join(name)).unwrap();
+            let results = parse_results(&text, name).unwrap();
+            assert!(results
+                .iter()
+                .all(|r| r.failed() == (file.task_execution_status == "failed")));
+            rows += results.len();
+            summary.add(&results);
+        }
+        assert_eq!(rows, 7);
+        assert_eq!(summary.failed, 5);
+        assert_eq!(summary.reasons[0].reason, "DstPutObjectNotPermitted");
+        assert_eq!(summary.reasons[0].examples[2], "scans/2020/étude/a+b.dcm");
+        assert_eq!(summary.reasons[1].reason, "AccessDenied");
+        assert!(summary.reasons[1]
+            .message
+            .contains("Status Code: 403; Error Code"));
+        assert!(summary
+            .to_text()
+            .contains("       3  DstPutObjectNotPermitted"));
+    }
+
+    #[test]
     fn replication_reasons_win_over_generic_codes() {
         let rows = parse_results(
             "b,a,,failed,400,InvalidRequest,Replication failed: DstPutObjectNotPermitted\n\
