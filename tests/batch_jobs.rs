@@ -490,4 +490,32 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
         "{}",
         stdout(&text)
     );
+
+    // The text summary a person reads after --wait.
+    let waited = s3bridge(&[
+        "replicate-existing",
+        spec_arg,
+        "--endpoint-url",
+        &stub.endpoint,
+        "--wait",
+        "--poll-interval",
+        "0.05",
+    ]);
+    assert_eq!(waited.status.code(), Some(1), "{}", stderr(&waited));
+    let summary = stdout(&waited);
+    eprintln!("{summary}");
+    assert!(summary.contains("5 failed task(s)"), "{summary}");
+    assert!(
+        summary.contains("       3  DstPutObjectNotPermitted"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("e.g. scans/2020/étude/a+b.dcm"),
+        "{summary}"
+    );
+    let report = format!(
+        "completion report: s3://{}/s3bridge/batch-replication/reports/job-{JOB_ID}/manifest.json",
+        spec.source.bucket
+    );
+    assert!(summary.contains(&report), "{summary}");
 }
