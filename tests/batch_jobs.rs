@@ -294,18 +294,22 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
     let spec_path = example();
     let spec_arg = spec_path.to_str().unwrap();
 
+    let wait = |format: &str| {
+        s3bridge(&[
+            "replicate-existing",
+            spec_arg,
+            "--endpoint-url",
+            &stub.endpoint,
+            "--wait",
+            "--poll-interval",
+            "0.05",
+            "--format",
+            format,
+        ])
+    };
+
     // Create and wait: five objects failed, so the exit status is 1.
-    let output = s3bridge(&[
-        "replicate-existing",
-        spec_arg,
-        "--endpoint-url",
-        &stub.endpoint,
-        "--wait",
-        "--poll-interval",
-        "0.05",
-        "--format",
-        "json",
-    ]);
+    let output = wait("json");
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let progress = stderr(&output);
     assert!(
@@ -492,15 +496,7 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
     );
 
     // The text summary a person reads after --wait.
-    let waited = s3bridge(&[
-        "replicate-existing",
-        spec_arg,
-        "--endpoint-url",
-        &stub.endpoint,
-        "--wait",
-        "--poll-interval",
-        "0.05",
-    ]);
+    let waited = wait("text");
     assert_eq!(waited.status.code(), Some(1), "{}", stderr(&waited));
     let summary = stdout(&waited);
     eprintln!("{summary}");
