@@ -28,6 +28,13 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Print every policy document the bundle creates.
     Policies(PoliciesArgs),
+    /// Replicate the objects already in the source bucket with an S3 Batch Replication job.
+    ReplicateExisting(ReplicateExistingArgs),
+    /// The S3 Batch Operations jobs of a spec and their progress.
+    Status(StatusArgs),
+    /// Key-range shards, to run `copy` and `verify` on many machines side by side.
+    #[command(subcommand)]
+    Shards(ShardsCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,5 +77,91 @@ pub struct PoliciesArgs {
     pub spec: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextOrJson::Json)]
+    pub format: TextOrJson,
+}
+
+/// How to reach the source account.
+#[derive(Debug, Clone, Args)]
+pub struct SourceAccessArgs {
+    /// Named AWS profile for the source account (default: the default credential chain).
+    #[arg(long, value_name = "PROFILE")]
+    pub source_profile: Option<String>,
+    /// Send every request to an AWS-compatible endpoint (moto, LocalStack) instead of AWS.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplicateExistingArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// Print the CreateJob input as JSON (what `aws s3control create-job --cli-input-json`
+    /// takes) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of the result.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+    /// Follow the job to its end, then summarise the completion report; exit 1 if any
+    /// object failed to replicate.
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds between two progress checks with --wait.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub poll_interval: f64,
+    /// Start another job for a spec whose job already ran (e.g. 2, to retry objects that
+    /// failed once the cause is fixed). The same spec and attempt never create a second job.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub attempt: u32,
+    #[command(flatten)]
+    pub access: SourceAccessArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+    #[command(flatten)]
+    pub access: SourceAccessArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShardsCommand {
+    /// List the source bucket once and write the shard plan every worker reads.
+    Plan(ShardsPlanArgs),
+    /// Print the key ranges of N shards of a plan.
+    Show(ShardsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShardsPlanArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// Where to write the plan (JSON).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Only keys under this prefix of the source bucket.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// How many sampled keys the plan keeps; shards stay within 2x of each other up to
+    /// about resolution/12 shards.
+    #[arg(long, default_value_t = crate::transfer::shard::DEFAULT_RESOLUTION)]
+    pub resolution: usize,
+    #[command(flatten)]
+    pub access: SourceAccessArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShardsShowArgs {
+    /// The plan file `s3bridge shards plan` wrote.
+    pub plan: PathBuf,
+    /// Number of shards.
+    #[arg(long, value_name = "N")]
+    pub shards: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
 }

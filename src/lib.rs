@@ -15,6 +15,7 @@
 
 pub mod arn;
 pub mod aws;
+pub mod batch;
 pub mod cli;
 pub mod commands;
 pub mod model;

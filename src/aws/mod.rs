@@ -102,6 +102,18 @@ impl Session {
         aws_sdk_sts::Client::new(&self.config)
     }
 
+    /// S3 Control (Batch Operations jobs). AWS routes these requests by a host name that
+    /// starts with the account id (`111111111111.s3-control.<region>.amazonaws.com`); a
+    /// custom endpoint (a local server) cannot resolve such names, so with one the
+    /// account goes only in the `x-amz-account-id` header, as S3 goes path-style.
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        let mut builder = aws_sdk_s3control::config::Builder::from(&self.config);
+        if self.access.endpoint_url.is_some() {
+            builder = builder.endpoint_resolver(AccountInHeaderOnly::default());
+        }
+        aws_sdk_s3control::Client::from_conf(builder.build())
+    }
+
     /// The account these credentials act in (sts:GetCallerIdentity needs no permission).
     pub async fn account_id(&self) -> Result<String> {
         let identity = self
@@ -117,5 +129,38 @@ impl Session {
         identity
             .account
             .context("GetCallerIdentity returned no account")
+    }
+}
+
+/// S3 Control's own endpoint rules, minus the `<account>.` host label they add to a
+/// custom endpoint.
+#[derive(Debug, Default)]
+struct AccountInHeaderOnly {
+    rules: aws_sdk_s3control::config::endpoint::DefaultResolver,
+}
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AccountInHeaderOnly {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, ResolveEndpoint};
+        EndpointFuture::new(Box::pin(async move {
+            let resolved = ResolveEndpoint::resolve_endpoint(&self.rules, params).await?;
+            let Some(account) = params.account_id() else {
+                return Ok(resolved);
+            };
+            let url = resolved.url().replacen(&format!("://{account}."), "://", 1);
+            let mut endpoint = Endpoint::builder().url(url);
+            for (name, values) in resolved.headers() {
+                for value in values {
+                    endpoint = endpoint.header(name.to_string(), value.to_string());
+                }
+            }
+            for (key, value) in resolved.properties() {
+                endpoint = endpoint.property(key.to_string(), value.clone());
+            }
+            Ok(endpoint.build())
+        }))
     }
 }

@@ -7,6 +7,9 @@
 
 mod generate;
 mod policies;
+mod replicate_existing;
+mod shards;
+mod status;
 mod validate;
 
 use anyhow::Result;
@@ -44,6 +47,9 @@ pub fn run(cli: Cli) -> Result<Status> {
         }
         Command::Generate(args) => generate::run(&args),
         Command::Policies(args) => policies::run(&args),
+        Command::ReplicateExisting(args) => replicate_existing::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Shards(command) => shards::run(&command),
     }
 }
 
@@ -63,4 +69,25 @@ pub(crate) fn load_spec(
             Ok(Err(Status::Failure))
         }
     }
+}
+
+/// Runs the async part of a command (the AWS calls) to completion.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(future))
+}
+
+/// A session into the source account of `spec`.
+pub(crate) async fn source_session(
+    spec: &crate::spec::Spec,
+    access: &crate::cli::SourceAccessArgs,
+) -> Result<crate::aws::Session> {
+    let access = crate::aws::Access {
+        profile: access.source_profile.clone(),
+        endpoint_url: access.endpoint_url.clone(),
+        ..crate::aws::Access::new(&spec.source.region)
+    };
+    crate::aws::Session::connect(&access).await
 }

@@ -415,6 +415,17 @@ pub fn build(spec: &Spec) -> Desired {
         })
         .collect();
 
+    // The batch role writes its reports into the source bucket.
+    let report_writer = |f: &SideFacts| {
+        batch
+            .as_ref()
+            .filter(|b| b.bucket == f.bucket)
+            .and_then(|_| {
+                roles
+                    .iter()
+                    .find(|r| r.purpose == RolePurpose::BatchReplication)
+            })
+    };
     let buckets = [Side::Source, Side::Destination]
         .into_iter()
         .map(|side| {
@@ -437,7 +448,7 @@ pub fn build(spec: &Spec) -> Desired {
                 },
                 key: f.key.clone(),
                 settings: BucketSettings::ENFORCED,
-                policy: policies::bucket_policy(f, &roles),
+                policy: policies::bucket_policy(f, &roles, report_writer(f)),
             }
         })
         .collect();

@@ -316,32 +316,50 @@ pub(crate) fn key_grants(key_side: &SideFacts, roles: &[Role]) -> Document {
 
 /// A bucket's policy: TLS only, only this bucket's key, and the grants that roles from
 /// the other account hold on this bucket.
-pub(crate) fn bucket_policy(bucket: &SideFacts, roles: &[Role]) -> Document {
+///
+/// The encryption denies spare the S3 Batch Replication role when this bucket holds its
+/// reports: S3 always writes completion reports with SSE-S3, which they would refuse.
+/// That role may only write under the report prefix anyway.
+pub(crate) fn bucket_policy(
+    bucket: &SideFacts,
+    roles: &[Role],
+    report_writer: Option<&Role>,
+) -> Document {
     let all = [bucket.bucket_arn.clone(), bucket.objects_arn()];
+    let spare_report_writer = |statement: Statement| match report_writer {
+        Some(role) => {
+            statement.condition("ArnNotEquals", "aws:PrincipalArn", vec![role.reference()])
+        }
+        None => statement,
+    };
     let mut statements = vec![
         Statement::deny("DenyInsecureTransport")
             .principal(Principal::Everyone)
             .actions(&[ALL_S3])
             .resources(all.clone())
             .condition("Bool", "aws:SecureTransport", vec!["false".into()]),
-        Statement::deny("DenyOtherKmsKeys")
-            .principal(Principal::Everyone)
-            .actions(&["s3:PutObject"])
-            .resources([bucket.objects_arn()])
-            .condition(
-                "StringNotEqualsIfExists",
-                "s3:x-amz-server-side-encryption-aws-kms-key-id",
-                vec![bucket.key.clone()],
-            ),
-        Statement::deny("DenyNonKmsEncryption")
-            .principal(Principal::Everyone)
-            .actions(&["s3:PutObject"])
-            .resources([bucket.objects_arn()])
-            .condition(
-                "StringNotEqualsIfExists",
-                "s3:x-amz-server-side-encryption",
-                vec!["aws:kms".into()],
-            ),
+        spare_report_writer(
+            Statement::deny("DenyOtherKmsKeys")
+                .principal(Principal::Everyone)
+                .actions(&["s3:PutObject"])
+                .resources([bucket.objects_arn()])
+                .condition(
+                    "StringNotEqualsIfExists",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                    vec![bucket.key.clone()],
+                ),
+        ),
+        spare_report_writer(
+            Statement::deny("DenyNonKmsEncryption")
+                .principal(Principal::Everyone)
+                .actions(&["s3:PutObject"])
+                .resources([bucket.objects_arn()])
+                .condition(
+                    "StringNotEqualsIfExists",
+                    "s3:x-amz-server-side-encryption",
+                    vec!["aws:kms".into()],
+                ),
+        ),
     ];
     let targets: Vec<Term> = all.iter().cloned().map(Term::Text).collect();
     let foreign: Vec<Role> = roles

@@ -32,7 +32,20 @@ impl ObjectEntry {
 }
 
 /// Keys strictly after `after` and up to and including `until`; None is unbounded.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// `StartAfter` is exclusive, hence the exclusive start; keys compare as UTF-8 bytes,
+/// as S3 lists them.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct KeyRange {
     pub after: Option<String>,
     pub until: Option<String>,
@@ -256,13 +269,15 @@ pub async fn plan_ranges(
             })
             .collect()
     };
+    let mut boundaries = boundaries;
+    boundaries.sort();
+    boundaries.dedup();
     Ok(ranges_from_boundaries(boundaries))
 }
 
-/// Consecutive ranges ending at each boundary (inclusive), then one open-ended range.
-pub fn ranges_from_boundaries(mut boundaries: Vec<String>) -> Vec<KeyRange> {
-    boundaries.sort();
-    boundaries.dedup();
+/// Consecutive ranges ending at each boundary (inclusive), then one open-ended range:
+/// N boundaries give N+1 ranges. Boundaries must not decrease.
+pub fn ranges_from_boundaries(boundaries: Vec<String>) -> Vec<KeyRange> {
     let mut ranges = Vec::with_capacity(boundaries.len() + 1);
     let mut after = None;
     for boundary in boundaries {
@@ -282,7 +297,7 @@ mod tests {
 
     #[test]
     fn ranges_cover_every_key_once() {
-        let ranges = ranges_from_boundaries(vec!["b\u{10FFFF}".into(), "a/\u{10FFFF}".into()]);
+        let ranges = ranges_from_boundaries(vec!["a/\u{10FFFF}".into(), "b\u{10FFFF}".into()]);
         for key in [
             "",
             "a",

@@ -1,5 +1,7 @@
 //! The transfer engine: which keys (keys), listing them in ranges (listing), pairing
 //! the two sides in one streaming pass (diff); copy and verify consume the pairs.
+//! `shard` cuts the key space into the deterministic ranges that `--shard I/N` runs on,
+//! so many machines can share one copy without coordinating.
 //!
 //! ```text
 //! KeyPlan ─▶ segments × key ranges ─▶ [source lister ⋈ destination lister] ─▶ pairs ─┬▶ copy
@@ -11,3 +13,4 @@
 pub mod diff;
 pub mod keys;
 pub mod listing;
+pub mod shard;

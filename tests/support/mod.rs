@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod judges;
 pub mod moto;
+pub mod s3control_stub;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};

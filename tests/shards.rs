@@ -1,0 +1,142 @@
+//! `s3bridge shards plan` on a real listing (moto): a bucket whose prefixes are of very
+//! uneven size is planned once, and the ranges `shards show` gives four (and three)
+//! workers, listed the way a worker lists them (ListObjectsV2 `StartAfter`, stopping
+//! past the end), hold every object exactly once and stay within 2x of each other.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use s3bridge::transfer::shard::KeyRange;
+use serde_json::Value;
+use support::moto::Moto;
+use support::{fixture, s3bridge, stderr, stdout, REGION, SOURCE_ACCOUNT};
+
+/// Keys a worker of `range` lists.
+async fn list_range(s3: &aws_sdk_s3::Client, bucket: &str, range: &KeyRange) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .set_start_after(range.start_after_within("").map(str::to_string))
+        .max_keys(100)
+        .into_paginator()
+        .send();
+    'pages: while let Some(page) = pages.next().await {
+        for object in page.unwrap().contents() {
+            let key = object.key().unwrap();
+            if range.is_past_end(key) {
+                break 'pages;
+            }
+            keys.push(key.to_string());
+        }
+    }
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planned_shards_cover_every_object_once_and_stay_balanced() {
+    let moto = Moto::start();
+    let spec = s3bridge::spec::load(&fixture("specs/example.yaml"))
+        .unwrap()
+        .spec;
+    let bucket = spec.source.bucket.clone();
+    let s3 = moto.session(SOURCE_ACCOUNT).await.s3();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(REGION))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Very uneven prefixes: one holds 80% of the objects, one holds 5.
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    for i in 0..640 {
+        keys.insert(format!("scans/2024/{:03}/{i}.dcm", i % 97));
+    }
+    for i in 0..120 {
+        keys.insert(format!("images/{i:04}.png"));
+    }
+    for i in 0..35 {
+        keys.insert(format!("logs/{i}.log"));
+    }
+    for i in 0..5 {
+        keys.insert(format!("a{i}"));
+    }
+    keys.insert("étude/é.txt".into());
+    keys.insert("scans".into());
+    let total = keys.len();
+    let mut uploads = tokio::task::JoinSet::new();
+    for chunk in keys.iter().cloned().collect::<Vec<_>>().chunks(50) {
+        let (s3, bucket, chunk) = (s3.clone(), bucket.clone(), chunk.to_vec());
+        uploads.spawn(async move {
+            for key in chunk {
+                s3.put_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .body(key.clone().into_bytes().into())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = uploads.join_next().await {
+        done.unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let spec_path = fixture("specs/example.yaml");
+    // A small resolution so the sample thins out (stride > 1) on 800 keys.
+    let output = s3bridge(&[
+        "shards",
+        "plan",
+        spec_path.to_str().unwrap(),
+        "--out",
+        plan.to_str().unwrap(),
+        "--resolution",
+        "128",
+        "--endpoint-url",
+        &moto.endpoint,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(written["total_keys"], total);
+    assert!(written["stride"].as_u64().unwrap() > 1, "{written}");
+
+    for count in [4, 3] {
+        let shown = s3bridge(&[
+            "shards",
+            "show",
+            plan.to_str().unwrap(),
+            "--shards",
+            &count.to_string(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+        let shown: Value = serde_json::from_str(&stdout(&shown)).unwrap();
+        let ranges: Vec<KeyRange> = serde_json::from_value(shown["ranges"].clone()).unwrap();
+        assert_eq!(ranges.len(), count);
+
+        let mut seen = BTreeSet::new();
+        let mut sizes = Vec::new();
+        for range in &ranges {
+            let listed = list_range(&s3, &bucket, range).await;
+            for key in &listed {
+                assert!(seen.insert(key.clone()), "{key} listed by two shards");
+            }
+            sizes.push(listed.len());
+        }
+        assert_eq!(seen, keys, "{count} shards together list every object");
+        assert_eq!(sizes.iter().sum::<usize>(), total);
+        let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        eprintln!("{count} shards of {total} objects: {sizes:?}");
+        assert!(max <= &(2 * min), "{count} shards: {sizes:?}");
+    }
+}
