@@ -54,24 +54,19 @@ pub const BATCH_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 /// Copy role, on the source bucket.
 pub const COPY_SOURCE_BUCKET: &[&str] = &["s3:ListBucket"];
 
-/// Copy role, on source objects: read the object, its version, tags and checksums
-/// (`verify` reads attributes too).
-pub const COPY_SOURCE_OBJECTS: &[&str] = &[
-    "s3:GetObject",
-    "s3:GetObjectAttributes",
-    "s3:GetObjectTagging",
-    "s3:GetObjectVersion",
-];
+/// Copy role, on source objects: read the object, its version and tags. Checksums and
+/// part layouts come from HEAD (s3:GetObject), so s3:GetObjectAttributes is not needed.
+pub const COPY_SOURCE_OBJECTS: &[&str] =
+    &["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion"];
 
 /// Copy role, on the destination bucket.
 pub const COPY_DESTINATION_BUCKET: &[&str] = &["s3:ListBucket"];
 
 /// Copy role, on destination objects: write (single and multipart, with tags), abort its
-/// own failed multipart uploads, and read back for `verify`.
+/// own failed multipart uploads, and read back for `verify` (HEAD and GET).
 pub const COPY_DESTINATION_OBJECTS: &[&str] = &[
     "s3:AbortMultipartUpload",
     "s3:GetObject",
-    "s3:GetObjectAttributes",
     "s3:PutObject",
     "s3:PutObjectTagging",
 ];

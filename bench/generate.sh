@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Times `s3bridge generate` of the example spec (target: < 20 ms) with a release build.
+# Uses hyperfine when installed (apt-get install hyperfine), else a Python timing loop.
+# Usage: bench/generate.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-100}
+cargo build --release --locked --quiet
+bin=target/release/s3bridge
+spec=fixtures/specs/example.yaml
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+"$bin" generate "$spec" --out "$out/warm" 2>/dev/null
+
+if command -v hyperfine >/dev/null; then
+  # A fresh directory each run: the full write, not the "unchanged" path.
+  hyperfine --warmup 5 --runs "$runs" --shell=none \
+    --prepare "rm -rf $out/bundle" \
+    "$bin generate $spec --out $out/bundle"
+else
+  python3 - "$bin" "$spec" "$out" "$runs" <<'PY'
+import shutil, statistics, subprocess, sys, time
+binary, spec, out, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+times = []
+for _ in range(runs):
+    shutil.rmtree(f"{out}/bundle", ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([binary, "generate", spec, "--out", f"{out}/bundle"], check=True, stderr=subprocess.DEVNULL)
+    times.append((time.perf_counter() - start) * 1000)
+times.sort()
+print(f"generate {spec}: {runs} runs, median {statistics.median(times):.2f} ms, "
+      f"min {times[0]:.2f} ms, p95 {times[int(len(times) * 0.95) - 1]:.2f} ms (process start included)")
+PY
+fi
