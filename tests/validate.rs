@@ -470,6 +470,30 @@ fn existing_config_needs_an_existing_bucket() {
 }
 
 #[test]
+fn only_replications_the_bundle_manages_are_imported() {
+    assert_error(
+        &spec_with(&[(12, "  region: eu-west-1\n  existing: true\n  existing_config: [versioning, encryption, replication]")]),
+        14,
+        3,
+        "replication configuration is not managed by this bundle",
+    );
+}
+
+#[test]
+fn reverse_role_names_fit_iam() {
+    let long = "r".repeat(60);
+    assert_error(
+        &spec_with(&[(
+            19,
+            &format!("replication:\n  bidirectional: true\n  role_name: {long}"),
+        )]),
+        21,
+        14,
+        "would exceed IAM's 64 characters",
+    );
+}
+
+#[test]
 fn prefix_maps_never_send_two_keys_to_one() {
     let text = BASE.to_string() + "copy:\n  prefix_map:\n    \"a/old/\": \"b/\"\n";
     assert_error(&text, 26, 3, "map into overlapping destinations");

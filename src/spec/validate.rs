@@ -424,6 +424,34 @@ fn check_copy_role(c: &mut Checker, spec: &Spec) {
 
 fn check_replication(c: &mut Checker, spec: &Spec) {
     let r = &spec.replication;
+    if r.bidirectional {
+        if let Some(name) = r
+            .role_name
+            .as_deref()
+            .filter(|n| n.len() + "-reverse".len() > 64)
+        {
+            c.error(
+                "replication.role_name",
+                format!("`{name}-reverse` (the reverse replication role) would exceed IAM's 64 characters"),
+                Some("shorten role_name to 56 characters or fewer".to_string()),
+            );
+        }
+    }
+    for side in [Side::Source, Side::Destination] {
+        let replicates_from_here = side == Side::Source || r.bidirectional;
+        let lists_replication = spec
+            .side(side)
+            .existing_config
+            .as_ref()
+            .is_some_and(|settings| settings.contains(&BucketSetting::Replication));
+        if lists_replication && !replicates_from_here {
+            c.error(
+                &format!("{side}.existing_config"),
+                format!("the {side} bucket's replication configuration is not managed by this bundle (bidirectional is false)"),
+                Some("remove `replication` from existing_config, or set `replication.bidirectional: true`".to_string()),
+            );
+        }
+    }
     for (field, name) in [
         ("role_name", &r.role_name),
         ("batch_role_name", &r.batch_role_name),
