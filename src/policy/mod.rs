@@ -8,6 +8,9 @@
 //! literal ARN or a placeholder in JSON, and as a module-output reference in HCL.
 
 pub mod actions;
+pub mod canonical;
+pub mod catalog;
+pub mod semantic;
 
 use serde_json::{json, Map, Value};
 
