@@ -98,6 +98,17 @@ impl Session {
         aws_sdk_kms::Client::new(&self.config)
     }
 
+    /// S3 Control (Batch Operations jobs). AWS addresses it at `ACCOUNT.s3-control...`;
+    /// with `--endpoint-url` the endpoint is used as given, as S3 is path-style there:
+    /// an emulator serves one host, and the account travels in `x-amz-account-id`.
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        let mut builder = aws_sdk_s3control::config::Builder::from(&self.config);
+        if let Some(endpoint) = &self.access.endpoint_url {
+            builder = builder.endpoint_resolver(AtEndpoint(endpoint.clone()));
+        }
+        aws_sdk_s3control::Client::from_conf(builder.build())
+    }
+
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)
     }
@@ -117,5 +128,22 @@ impl Session {
         identity
             .account
             .context("GetCallerIdentity returned no account")
+    }
+}
+
+/// Resolves every S3 Control request to one fixed endpoint (see `Session::s3control`).
+#[derive(Debug)]
+struct AtEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AtEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
     }
 }

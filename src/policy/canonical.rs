@@ -369,7 +369,12 @@ fn statement_json(s: &Stmt) -> Value {
                 };
                 kinds.entry(kind).or_default().insert(name);
             }
-            Value::Object(kinds.into_iter().map(|(k, v)| (k.into(), list(&v))).collect())
+            Value::Object(
+                kinds
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), list(&v)))
+                    .collect(),
+            )
         };
         fields.push((key.into(), value));
     }
@@ -445,9 +450,14 @@ mod tests {
             "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D",
         )
         .unwrap();
-        assert_eq!(c.statements[0].actions.values.first().unwrap(), "sts:AssumeRole");
+        assert_eq!(
+            c.statements[0].actions.values.first().unwrap(),
+            "sts:AssumeRole"
+        );
         assert!(Canonical::from_text("not json").is_err());
-        assert!(Canonical::from_text(r#"{"Statement":[{"Effect":"Maybe","Action":"x"}]}"#).is_err());
+        assert!(
+            Canonical::from_text(r#"{"Statement":[{"Effect":"Maybe","Action":"x"}]}"#).is_err()
+        );
     }
 
     #[test]
@@ -469,7 +479,9 @@ mod tests {
         assert!(diff.contains("+      \"Sid\": \"Creep\""), "{diff}");
         assert!(diff.contains("+        \"s3:*\""), "{diff}");
         assert!(
-            !diff.lines().any(|l| l.starts_with('-') && !l.starts_with("---")),
+            !diff
+                .lines()
+                .any(|l| l.starts_with('-') && !l.starts_with("---")),
             "nothing removed:\n{diff}"
         );
     }

@@ -22,7 +22,10 @@ pub struct Action {
 
 impl Action {
     pub fn service(&self) -> &'static str {
-        self.name.split_once(':').map(|(s, _)| s).unwrap_or(self.name)
+        self.name
+            .split_once(':')
+            .map(|(s, _)| s)
+            .unwrap_or(self.name)
     }
 }
 
@@ -73,7 +76,9 @@ impl Catalog {
     }
 
     pub fn knows_service(&self, service: &str) -> bool {
-        self.services.iter().any(|s| s.eq_ignore_ascii_case(service))
+        self.services
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(service))
     }
 
     /// The catalog entry for an exact action name, in any case.
@@ -237,8 +242,16 @@ mod tests {
 
     #[test]
     fn wildcards() {
-        assert!(wildcard_match("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y", false));
-        assert!(wildcard_match("arn:aws:s3:::b/*", "arn:aws:s3:::b/*", false));
+        assert!(wildcard_match(
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::b/x/y",
+            false
+        ));
+        assert!(wildcard_match(
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::b/*",
+            false
+        ));
         assert!(!wildcard_match("arn:aws:s3:::b/*", "*", false));
         assert!(wildcard_match("*", "anything", false));
         assert!(wildcard_match("a?c", "abc", false));

@@ -40,7 +40,11 @@ pub fn grants(document: &Canonical) -> Vec<Grant> {
     for s in &document.statements {
         let mut actions: BTreeSet<String> = BTreeSet::new();
         if s.actions.negated {
-            for action in catalog().services().iter().flat_map(|svc| catalog().of_service(svc)) {
+            for action in catalog()
+                .services()
+                .iter()
+                .flat_map(|svc| catalog().of_service(svc))
+            {
                 let excluded = s
                     .actions
                     .values
@@ -150,7 +154,9 @@ impl Comparison {
 
 pub fn compare(expected: &Canonical, actual: &Canonical) -> Comparison {
     let split = |doc: &Canonical| -> (Vec<Grant>, Vec<Grant>) {
-        grants(doc).into_iter().partition(|g| g.effect == Effect::Allow)
+        grants(doc)
+            .into_iter()
+            .partition(|g| g.effect == Effect::Allow)
     };
     let (want_allow, want_deny) = split(expected);
     let (have_allow, have_deny) = split(actual);
@@ -256,7 +262,12 @@ fn describe_conditions(conditions: &BTreeSet<Cond>) -> String {
 /// Grants grouped for a reader, one line per principal, resource and conditions:
 /// `s3:* (all 163 actions) on * for arn:aws:iam::1:role/x`.
 pub fn describe(grants: &[Grant]) -> Vec<String> {
-    type Key<'a> = (Option<&'a PrincipalId>, &'a str, &'a BTreeSet<Cond>, &'a [String]);
+    type Key<'a> = (
+        Option<&'a PrincipalId>,
+        &'a str,
+        &'a BTreeSet<Cond>,
+        &'a [String],
+    );
     let mut groups: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
     for g in grants {
         groups
@@ -317,7 +328,10 @@ mod tests {
         let c = compare(&spec_doc(), &rewritten);
         // s3:GetObject* also covers GetObjectAcl, GetObjectTagging, ...: that is excess.
         assert!(c.lost.is_empty(), "{:?}", c.lost);
-        assert!(c.excess.iter().all(|g| g.action.starts_with("s3:GetObject")));
+        assert!(c
+            .excess
+            .iter()
+            .all(|g| g.action.starts_with("s3:GetObject")));
         assert!(c.excess.iter().any(|g| g.action == "s3:GetObjectAcl"));
         let exact = doc(json!([
             {"Effect": "Allow", "Action": ["s3:getobjectversion", "s3:GetObject"], "Resource": "arn:aws:s3:::b/*"},
@@ -363,24 +377,33 @@ mod tests {
         assert_eq!(c.lost.len(), 2);
         assert!(c.excess.is_empty());
 
-        let tls = doc(json!([{"Sid": "TLS", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        let tls = doc(
+            json!([{"Sid": "TLS", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]));
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]),
+        );
         assert!(compare(&tls, &tls).is_empty());
         let c = compare(&tls, &doc(json!([])));
-        assert_eq!(c.missing_denies.len(), 2 * catalog().of_service("s3").count());
+        assert_eq!(
+            c.missing_denies.len(),
+            2 * catalog().of_service("s3").count()
+        );
         // A deny that only covers some requests does not enforce the spec's.
-        let narrower = doc(json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        let narrower = doc(
+            json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
             "Condition": {"Bool": {"aws:SecureTransport": "false"},
-                          "StringEquals": {"aws:PrincipalAccount": "1"}}}]));
+                          "StringEquals": {"aws:PrincipalAccount": "1"}}}]),
+        );
         assert!(!compare(&tls, &narrower).missing_denies.is_empty());
     }
 
     #[test]
     fn not_action_and_new_principals_are_excess() {
-        let expected = doc(json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/a"},
-            "Action": "kms:Decrypt", "Resource": "*"}]));
+        let expected = doc(
+            json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/a"},
+            "Action": "kms:Decrypt", "Resource": "*"}]),
+        );
         let actual = doc(json!([
             {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:role/a", "arn:aws:iam::2:root"]},
              "Action": "kms:Decrypt", "Resource": "*"},

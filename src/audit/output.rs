@@ -1,0 +1,295 @@
+//! An audit report as text (grouped by resource, coloured on a terminal, one-line
+//! verdict), JSON (the documented shape), SARIF 2.1.0 and JUnit XML. The generic
+//! writers live in `report`; this module maps findings onto them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::{json, Map, Value};
+
+use super::{Finding, Property, Report, Severity};
+use crate::report::{junit, sarif};
+
+/// What every format needs besides the report.
+pub struct Context<'a> {
+    /// The spec path as given (SARIF locations point into it).
+    pub spec: &'a str,
+    pub fail_on: Severity,
+    /// Line and column of a spec field (`source.bucket`), for SARIF.
+    pub locate: &'a dyn Fn(&str) -> (u32, u32),
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The one-line verdict.
+pub fn verdict(report: &Report, fail_on: Severity) -> String {
+    let counts = format!(
+        "{} high, {} medium, {} low",
+        report.count(Severity::High),
+        report.count(Severity::Medium),
+        report.count(Severity::Low)
+    );
+    if report.findings.is_empty() {
+        format!(
+            "CLEAN: {} match the spec, no drift",
+            plural(report.checks.len(), "check")
+        )
+    } else if report.fails(fail_on) {
+        format!(
+            "DRIFT: {} ({counts}) in {}, failing at --fail-on {}",
+            plural(report.findings.len(), "finding"),
+            plural(report.checks.len(), "check"),
+            fail_on.as_str()
+        )
+    } else {
+        format!(
+            "PASS at --fail-on {}: {} below it ({counts}) in {}",
+            fail_on.as_str(),
+            plural(report.findings.len(), "finding"),
+            plural(report.checks.len(), "check")
+        )
+    }
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn code(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity(&self, severity: Severity) -> String {
+        let label = format!("{:<6}", severity.as_str().to_uppercase());
+        match severity {
+            Severity::High => self.code("1;31", &label),
+            Severity::Medium => self.code("33", &label),
+            Severity::Low => self.code("36", &label),
+        }
+    }
+
+    fn diff_line(&self, line: &str) -> String {
+        if line.starts_with("+++") || line.starts_with("---") {
+            self.code("1", line)
+        } else if line.starts_with('+') {
+            self.code("32", line)
+        } else if line.starts_with('-') {
+            self.code("31", line)
+        } else if line.starts_with("@@") {
+            self.code("36", line)
+        } else {
+            line.to_string()
+        }
+    }
+}
+
+/// Findings grouped by resource, then the verdict.
+pub fn text(report: &Report, fail_on: Severity, colour: bool) -> String {
+    let paint = Paint(colour);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "s3bridge audit of {}: {} in {:.2} s",
+        report.name,
+        plural(report.checks.len(), "check"),
+        report.elapsed.as_secs_f64()
+    );
+    let mut by_resource: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &report.findings {
+        by_resource.entry(&f.resource).or_default().push(f);
+    }
+    for (resource, findings) in by_resource {
+        let _ = writeln!(out, "\n{}", paint.code("1", resource));
+        for f in findings {
+            let _ = writeln!(
+                out,
+                "  {} {:<20} {}",
+                paint.severity(f.severity),
+                f.property.as_str(),
+                f.message
+            );
+            let pad = " ".repeat(30);
+            let _ = writeln!(out, "{pad}expected: {}", f.expected);
+            let _ = writeln!(out, "{pad}actual:   {}", f.actual);
+            let _ = writeln!(out, "{pad}fix:      {}", f.remediation);
+            let _ = writeln!(out, "{pad}id:       {}", f.id);
+            if let Some(diff) = &f.diff {
+                for line in diff.lines() {
+                    let _ = writeln!(out, "{pad}{}", paint.diff_line(line));
+                }
+            }
+        }
+    }
+    let verdict_line = verdict(report, fail_on);
+    let styled = if report.fails(fail_on) {
+        paint.code("1;31", &verdict_line)
+    } else {
+        paint.code("1;32", &verdict_line)
+    };
+    let _ = writeln!(out, "\nverdict: {styled}");
+    out
+}
+
+/// `{"findings": [...], "summary": {...}}`.
+pub fn json(report: &Report, fail_on: Severity) -> Value {
+    json!({
+        "findings": report.findings,
+        "summary": {
+            "name": report.name,
+            "checks": report.checks.len(),
+            "findings": report.findings.len(),
+            "high": report.count(Severity::High),
+            "medium": report.count(Severity::Medium),
+            "low": report.count(Severity::Low),
+            "fail_on": fail_on.as_str(),
+            "failed": report.fails(fail_on),
+            "verdict": verdict(report, fail_on),
+            "seconds": (report.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        },
+    })
+}
+
+fn sarif_level(severity: Severity) -> sarif::Level {
+    match severity {
+        Severity::High => sarif::Level::Error,
+        Severity::Medium => sarif::Level::Warning,
+        Severity::Low => sarif::Level::Note,
+    }
+}
+
+/// The rule of a finding: its id without the resource (`versioning/not-enabled`).
+fn rule_id(finding: &Finding) -> String {
+    let mut parts = finding.id.splitn(3, '/');
+    format!(
+        "{}/{}",
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default()
+    )
+}
+
+pub fn sarif(report: &Report, context: &Context<'_>) -> Value {
+    let mut rules: BTreeMap<String, (Property, Severity)> = BTreeMap::new();
+    for f in &report.findings {
+        let entry = rules.entry(rule_id(f)).or_insert((f.property, f.severity));
+        entry.1 = entry.1.max(f.severity);
+    }
+    let rules: Vec<sarif::Rule> = rules
+        .into_iter()
+        .map(|(id, (property, severity))| sarif::Rule {
+            name: property.as_str().into(),
+            short_description: property.summary().into(),
+            full_description: format!("{} {}", property.summary(), property.why()),
+            help: format!(
+                "s3bridge audit check `{}`: {} See docs/audit.md.",
+                property.as_str(),
+                property.why()
+            ),
+            level: sarif_level(severity),
+            security_severity: Some(match severity {
+                Severity::High => 8.0,
+                Severity::Medium => 5.0,
+                Severity::Low => 2.0,
+            }),
+            tags: vec!["security".into(), "drift".into(), property.as_str().into()],
+            id,
+        })
+        .collect();
+    let findings: Vec<sarif::Finding> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let (line, column) = (context.locate)(&f.spec_field);
+            let mut properties = Map::new();
+            properties.insert("severity".into(), json!(f.severity));
+            properties.insert("property".into(), json!(f.property));
+            properties.insert("resource".into(), json!(f.resource));
+            properties.insert("expected".into(), json!(f.expected));
+            properties.insert("actual".into(), json!(f.actual));
+            properties.insert("remediation".into(), json!(f.remediation));
+            if let Some(diff) = &f.diff {
+                properties.insert("diff".into(), json!(diff));
+            }
+            sarif::Finding {
+                rule_id: rule_id(f),
+                level: sarif_level(f.severity),
+                message: format!("{} ({}). Fix: {}", f.message, f.resource, f.remediation),
+                location: sarif::Location {
+                    uri: context.spec.to_string(),
+                    line,
+                    column,
+                    logical: Some(f.resource.clone()),
+                },
+                fingerprint: f.id.clone(),
+                properties,
+            }
+        })
+        .collect();
+    sarif::to_json(
+        &sarif::Tool {
+            name: "s3bridge".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            information_uri: None,
+        },
+        &rules,
+        &findings,
+    )
+}
+
+/// One test case per check; a failure for each check with findings.
+pub fn junit(report: &Report) -> String {
+    let cases = report
+        .checks
+        .iter()
+        .map(|check| {
+            let findings: Vec<&Finding> = report.findings_for(check).collect();
+            let failure = (!findings.is_empty()).then(|| {
+                let worst = findings
+                    .iter()
+                    .map(|f| f.severity)
+                    .max()
+                    .unwrap_or(Severity::Low);
+                let mut details = String::new();
+                for f in &findings {
+                    let _ = writeln!(
+                        details,
+                        "[{}] {}\nexpected: {}\nactual: {}\nfix: {}\nid: {}",
+                        f.severity.as_str(),
+                        f.message,
+                        f.expected,
+                        f.actual,
+                        f.remediation,
+                        f.id
+                    );
+                    if let Some(diff) = &f.diff {
+                        details.push_str(diff);
+                    }
+                    details.push('\n');
+                }
+                junit::Failure {
+                    message: findings
+                        .iter()
+                        .map(|f| f.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    kind: worst.as_str().into(),
+                    details,
+                }
+            });
+            junit::Case {
+                name: format!("{} {}", check.property, check.resource),
+                classname: format!("s3bridge.audit.{}", check.property),
+                seconds: 0.0,
+                failure,
+            }
+        })
+        .collect();
+    junit::to_xml(&[junit::Suite {
+        name: format!("s3bridge audit {}", report.name),
+        cases,
+    }])
+}
