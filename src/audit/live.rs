@@ -11,6 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -33,6 +35,8 @@ pub const JOBS_DESCRIBED: usize = 20;
 pub struct Live {
     pub source: LiveSide,
     pub destination: LiveSide,
+    /// How long each call took, by operation.
+    pub calls: Vec<(&'static str, Duration)>,
 }
 
 impl Live {
@@ -221,11 +225,20 @@ pub struct LiveJob {
     pub created: String,
 }
 
-/// Who is calling, for error messages.
+/// Who is calling (for error messages), and where call times are kept.
 struct Ctx<'a> {
     side: Side,
     account: &'a str,
     endpoint: Option<&'a str>,
+    calls: &'a Mutex<Vec<(&'static str, Duration)>>,
+}
+
+impl Ctx<'_> {
+    fn record(&self, operation: &'static str, took: Duration) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push((operation, took));
+        }
+    }
 }
 
 const DENIED: &[&str] = &[
@@ -350,7 +363,10 @@ async fn call<T, E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match request.await {
+    let started = Instant::now();
+    let outcome = request.await;
+    ctx.record(read.operation, started.elapsed());
+    match outcome {
         Ok(answer) => Ok(Some(answer)),
         Err(error) => classify(ctx, read, resource, error).map(|()| None),
     }
@@ -678,44 +694,40 @@ async fn read_role(
             iam.get_role().role_name(name).send()
         ),
         async {
-            let pages: Vec<_> = iam
-                .list_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .collect()
-                .await;
-            let mut names = Vec::new();
-            for page in pages {
-                if let Some(policy) =
-                    call(ctx, &reads::LIST_ROLE_POLICIES, arn, async { page }).await?
-                {
-                    names.push(policy);
-                }
-            }
-            Ok::<_, AuditError>(names)
+            let names = call(ctx, &reads::LIST_ROLE_POLICIES, arn, async {
+                let pages: Vec<_> = iam
+                    .list_role_policies()
+                    .role_name(name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect()
+                    .await;
+                pages.into_iter().collect::<Result<Vec<String>, _>>()
+            })
+            .await?;
+            Ok::<_, AuditError>(names.unwrap_or_default())
         },
         async {
-            let pages: Vec<_> = iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .collect()
-                .await;
-            let mut arns = Vec::new();
-            for page in pages {
-                if let Some(policy) = call(ctx, &reads::LIST_ATTACHED_ROLE_POLICIES, arn, async {
-                    page
-                })
-                .await?
-                {
-                    arns.extend(policy.policy_arn().map(String::from));
-                }
-            }
-            Ok::<_, AuditError>(arns)
+            let attached = call(ctx, &reads::LIST_ATTACHED_ROLE_POLICIES, arn, async {
+                let pages: Vec<_> = iam
+                    .list_attached_role_policies()
+                    .role_name(name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect()
+                    .await;
+                pages.into_iter().collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+            Ok::<_, AuditError>(
+                attached
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(String::from))
+                    .collect::<Vec<_>>(),
+            )
         },
     );
     let missing = LiveRole {
@@ -882,7 +894,10 @@ async fn read_jobs(
 
 /// The account the side's credentials act in.
 async fn identity(ctx: &Ctx<'_>, session: &Session) -> Result<String, AuditError> {
-    match session.sts().get_caller_identity().send().await {
+    let started = Instant::now();
+    let answer = session.sts().get_caller_identity().send().await;
+    ctx.record("GetCallerIdentity", started.elapsed());
+    match answer {
         Ok(identity) => Ok(identity.account.unwrap_or_default()),
         Err(error) => {
             let detail = DisplayErrorContext(&error).to_string();
@@ -908,12 +923,14 @@ async fn read_side(
     desired: &Desired,
     side: Side,
     session: &Session,
+    calls: &Mutex<Vec<(&'static str, Duration)>>,
 ) -> Result<LiveSide, AuditError> {
     let targets = reads::targets(desired, side);
     let ctx = Ctx {
         side,
         account: &targets.account,
         endpoint: session.access.endpoint_url.as_deref(),
+        calls,
     };
     let (account, bucket, key, roles, jobs) = tokio::join!(
         identity(&ctx, session),
@@ -948,12 +965,14 @@ async fn read_side(
 
 /// Reads both sides at once.
 pub async fn read(desired: &Desired, sessions: &Sessions) -> Result<Live, AuditError> {
+    let calls = Mutex::new(Vec::new());
     let (source, destination) = tokio::join!(
-        read_side(desired, Side::Source, &sessions.source),
-        read_side(desired, Side::Destination, &sessions.destination),
+        read_side(desired, Side::Source, &sessions.source, &calls),
+        read_side(desired, Side::Destination, &sessions.destination, &calls),
     );
     Ok(Live {
         source: source?,
         destination: destination?,
+        calls: calls.into_inner().unwrap_or_default(),
     })
 }

@@ -171,6 +171,29 @@ pub struct Check {
     pub spec_field: String,
 }
 
+/// How the AWS calls of an audit went: with every independent call in flight at once,
+/// `elapsed` stays near the longest chain of dependent calls, far below `total`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallStats {
+    pub count: usize,
+    /// Sum of every call's duration (what one call after another would take).
+    pub total: Duration,
+    pub slowest: Duration,
+    pub slowest_operation: String,
+}
+
+impl CallStats {
+    fn of(calls: &[(&'static str, Duration)]) -> CallStats {
+        let slowest = calls.iter().max_by_key(|(_, d)| *d);
+        CallStats {
+            count: calls.len(),
+            total: calls.iter().map(|(_, d)| *d).sum(),
+            slowest: slowest.map(|(_, d)| *d).unwrap_or_default(),
+            slowest_operation: slowest.map(|(o, _)| o.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
 /// Everything an audit found.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -179,6 +202,7 @@ pub struct Report {
     pub checks: Vec<Check>,
     pub findings: Vec<Finding>,
     pub elapsed: Duration,
+    pub calls: CallStats,
 }
 
 impl Report {
@@ -294,5 +318,6 @@ pub async fn run(desired: &Desired, sessions: &Sessions) -> Result<Report, Audit
         checks,
         findings,
         elapsed: started.elapsed(),
+        calls: CallStats::of(&live.calls),
     })
 }

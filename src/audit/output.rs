@@ -94,10 +94,13 @@ pub fn text(report: &Report, fail_on: Severity, colour: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "s3bridge audit of {}: {} in {:.2} s",
+        "s3bridge audit of {}: {} in {:.2} s ({} AWS calls, slowest {} {:.2} s)",
         report.name,
         plural(report.checks.len(), "check"),
-        report.elapsed.as_secs_f64()
+        report.elapsed.as_secs_f64(),
+        report.calls.count,
+        report.calls.slowest_operation,
+        report.calls.slowest.as_secs_f64()
     );
     let mut by_resource: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &report.findings {
@@ -135,6 +138,10 @@ pub fn text(report: &Report, fail_on: Severity, colour: bool) -> String {
     out
 }
 
+fn seconds(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
 /// `{"findings": [...], "summary": {...}}`.
 pub fn json(report: &Report, fail_on: Severity) -> Value {
     json!({
@@ -149,7 +156,13 @@ pub fn json(report: &Report, fail_on: Severity) -> Value {
             "fail_on": fail_on.as_str(),
             "failed": report.fails(fail_on),
             "verdict": verdict(report, fail_on),
-            "seconds": (report.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "seconds": seconds(report.elapsed),
+            "calls": {
+                "count": report.calls.count,
+                "total_seconds": seconds(report.calls.total),
+                "slowest_seconds": seconds(report.calls.slowest),
+                "slowest_operation": report.calls.slowest_operation,
+            },
         },
     })
 }
