@@ -306,3 +306,136 @@ pub fn junit(report: &Report) -> String {
         cases,
     }])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{CallStats, Check};
+    use std::time::Duration;
+
+    fn report() -> Report {
+        let finding = |id: &str, severity, property, resource: &str| Finding {
+            id: id.into(),
+            severity,
+            property,
+            resource: resource.into(),
+            expected: "Enabled".into(),
+            actual: "Suspended".into(),
+            message: format!("{id} drifted"),
+            remediation: "apply".into(),
+            diff: None,
+            spec_field: "source.bucket".into(),
+        };
+        Report {
+            name: "demo".into(),
+            checks: vec![
+                Check {
+                    property: Property::Versioning,
+                    resource: "arn:aws:s3:::a".into(),
+                    spec_field: "source.bucket".into(),
+                },
+                Check {
+                    property: Property::Ownership,
+                    resource: "arn:aws:s3:::b".into(),
+                    spec_field: "destination.bucket".into(),
+                },
+                Check {
+                    property: Property::Encryption,
+                    resource: "arn:aws:s3:::b".into(),
+                    spec_field: "destination.kms_key".into(),
+                },
+            ],
+            findings: vec![
+                finding(
+                    "versioning/not-enabled/a",
+                    Severity::High,
+                    Property::Versioning,
+                    "arn:aws:s3:::a",
+                ),
+                finding(
+                    "ownership/acls-enabled/b",
+                    Severity::Medium,
+                    Property::Ownership,
+                    "arn:aws:s3:::b",
+                ),
+            ],
+            elapsed: Duration::from_millis(1234),
+            calls: CallStats::default(),
+        }
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let value = json(&report(), Severity::Low);
+        let keys: Vec<&str> = value["findings"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "severity",
+                "property",
+                "resource",
+                "expected",
+                "actual",
+                "message",
+                "remediation"
+            ]
+        );
+        assert_eq!(value["findings"][0]["property"], "versioning");
+        assert_eq!(value["summary"]["high"], 1);
+        assert_eq!(value["summary"]["failed"], true);
+    }
+
+    #[test]
+    fn verdict_follows_fail_on() {
+        let report = report();
+        assert!(verdict(&report, Severity::Low)
+            .starts_with("DRIFT: 2 findings (1 high, 1 medium, 0 low)"));
+        let mut medium_only = report.clone();
+        medium_only.findings.remove(0);
+        assert!(verdict(&medium_only, Severity::High).starts_with("PASS at --fail-on high"));
+        medium_only.findings.clear();
+        assert!(verdict(&medium_only, Severity::Low).starts_with("CLEAN"));
+    }
+
+    #[test]
+    fn text_groups_by_resource_and_colours_only_when_asked() {
+        let plain = text(&report(), Severity::Low, false);
+        let a = plain.find("\narn:aws:s3:::a\n").expect("resource a");
+        let b = plain.find("\narn:aws:s3:::b\n").expect("resource b");
+        assert!(a < b && plain[a..b].contains("versioning/not-enabled/a"));
+        assert!(!plain.contains('\x1b'));
+        assert!(text(&report(), Severity::Low, true).contains("\x1b[1;31m"));
+    }
+
+    #[test]
+    fn junit_has_a_case_per_check_and_sarif_a_rule_per_kind() {
+        let xml = junit(&report());
+        assert!(
+            xml.contains("<testsuites tests=\"3\" failures=\"2\">"),
+            "{xml}"
+        );
+        let log = sarif(
+            &report(),
+            &Context {
+                spec: "spec.yaml",
+                fail_on: Severity::Low,
+                locate: &|_| (7, 3),
+            },
+        );
+        let rules = log["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(log["runs"][0]["results"][1]["level"], "warning");
+        assert_eq!(
+            log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+            7
+        );
+    }
+}

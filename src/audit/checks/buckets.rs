@@ -1,10 +1,10 @@
 //! Bucket settings: versioning, default encryption, Block Public Access, Object
 //! Ownership and the bucket policy, on each side's bucket.
 
-use super::{diff, field, Ctx, Drift, Subject, APPLY};
+use super::{diff, excess, field, lost, Ctx, Drift, Subject, APPLY};
 use crate::audit::{Property, Severity};
 use crate::policy::canonical::Canonical;
-use crate::policy::semantic::{compare, describe};
+use crate::policy::semantic::compare;
 use crate::policy::Effect;
 use crate::spec::Side;
 
@@ -267,32 +267,10 @@ fn check_policy(ctx: &mut Ctx<'_>, side: Side, subject: &Subject) {
     let bucket = ctx.desired.bucket(side);
     let expected = ctx.canonical(&bucket.policy);
     let name = format!("{}/bucket-policy", bucket.name);
-    let actual = match ctx
-        .live
-        .side(side)
-        .bucket
-        .policy
-        .as_deref()
-        .map(Canonical::from_text)
-    {
-        None => Canonical::merged([]),
-        Some(Ok(actual)) => actual,
-        Some(Err(error)) => {
-            ctx.add(
-                subject,
-                Drift {
-                    code: "unreadable".into(),
-                    expected: "the spec's bucket policy".into(),
-                    actual: error.to_string(),
-                    message: format!(
-                        "the policy of s3://{} cannot be read as a policy: {error}",
-                        bucket.name
-                    ),
-                    ..Drift::default()
-                },
-            );
-            return;
-        }
+    let text = ctx.live.side(side).bucket.policy.as_deref();
+    let what = format!("bucket policy of s3://{}", bucket.name);
+    let Some(actual) = ctx.live_policy(subject, text, &what) else {
+        return;
     };
     let diff = diff(&expected, &actual, &name);
     // Each of the spec's denies on its own, so a finding can say which one is gone.
@@ -328,43 +306,23 @@ fn check_policy(ctx: &mut Ctx<'_>, side: Side, subject: &Subject) {
         );
     }
     let comparison = compare(&expected, &actual);
-    if !comparison.excess.is_empty() {
-        let lines = describe(&comparison.excess);
-        ctx.add(
-            subject,
-            Drift {
-                code: "excess".into(),
-                severity: Severity::High,
-                expected: "grants only to the spec's roles, with the spec's actions".into(),
-                actual: lines.join("; "),
-                message: format!(
-                    "the bucket policy of s3://{} grants more than the spec: {}",
-                    bucket.name,
-                    lines.join("; ")
-                ),
-                diff: diff.clone(),
-                ..Drift::default()
-            },
-        );
-    }
-    if !comparison.lost.is_empty() {
-        let lines = describe(&comparison.lost);
-        ctx.add(
-            subject,
-            Drift {
-                code: "lost".into(),
-                severity: Severity::Medium,
-                expected: lines.join("; "),
-                actual: "not granted (missing, narrowed or denied)".into(),
-                message: format!(
-                    "the bucket policy of s3://{} no longer grants what the other account's roles need (replication or the copy will fail): {}",
-                    bucket.name,
-                    lines.join("; ")
-                ),
-                diff,
-                ..Drift::default()
-            },
-        );
+    let drifts = [
+        excess(
+            &comparison.excess,
+            &format!("the bucket policy of s3://{} grants more than the spec", bucket.name),
+            diff.clone(),
+        ),
+        lost(
+            &comparison.lost,
+            &format!(
+                "the bucket policy of s3://{} no longer grants what the other account's roles need (replication or the copy will fail)",
+                bucket.name
+            ),
+            diff,
+        ),
+    ];
+    for drift in drifts.into_iter().flatten() {
+        ctx.add(subject, drift);
     }
 }
 

@@ -5,10 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{diff, field, Ctx, Drift, APPLY};
+use super::{diff, excess, field, lost, Ctx, Drift, APPLY};
 use crate::audit::{Property, Severity};
 use crate::policy::actions::KEY_USAGE;
-use crate::policy::canonical::{Canonical, PrincipalId};
+use crate::policy::canonical::PrincipalId;
 use crate::policy::semantic::{compare, describe, grants};
 use crate::policy::Effect;
 use crate::spec::Side;
@@ -133,34 +133,9 @@ fn check_policy(ctx: &mut Ctx<'_>, side: Side, arn: &str, name: &str, spec_field
     let subject = ctx.check(Property::KeyPolicy, arn, name, spec_field);
     let expected = ctx.canonical(&key.policy);
     let label = format!("{}/key-policy", key.alias);
-    let actual = match ctx
-        .live
-        .side(side)
-        .key
-        .policy
-        .as_deref()
-        .map(Canonical::from_text)
-    {
-        Some(Ok(actual)) => actual,
-        other => {
-            let problem = match other {
-                Some(Err(error)) => error.to_string(),
-                _ => "no policy returned".into(),
-            };
-            ctx.add(
-                &subject,
-                Drift {
-                    code: "unreadable".into(),
-                    expected: "the spec's key policy".into(),
-                    actual: problem.clone(),
-                    message: format!(
-                        "the policy of the {side} key cannot be read as a policy: {problem}"
-                    ),
-                    ..Drift::default()
-                },
-            );
-            return;
-        }
+    let text = ctx.live.side(side).key.policy.as_deref();
+    let Some(actual) = ctx.live_policy(&subject, text, &format!("{side} key's policy")) else {
+        return;
     };
     let diff = diff(&expected, &actual, &label);
     let mut add =
@@ -280,28 +255,21 @@ fn check_policy(ctx: &mut Ctx<'_>, side: Side, arn: &str, name: &str, spec_field
             ),
         );
     }
-    if !other.is_empty() {
-        add(
-            "excess",
-            Severity::High,
-            "the spec's grants".into(),
-            describe(&other).join("; "),
-            format!(
-                "the {side} key's policy grants more than the spec: {}",
-                describe(&other).join("; ")
+    let drifts = [
+        excess(
+            &other,
+            &format!("the {side} key's policy grants more than the spec"),
+            diff.clone(),
+        ),
+        lost(
+            &comparison.lost,
+            &format!(
+                "the {side} key's policy no longer grants what the spec's roles need (replication or the copy will fail)"
             ),
-        );
-    }
-    if !comparison.lost.is_empty() {
-        add(
-            "lost",
-            Severity::Medium,
-            describe(&comparison.lost).join("; "),
-            "not granted (missing, narrowed or denied)".into(),
-            format!(
-                "the {side} key's policy no longer grants what the spec's roles need (replication or the copy will fail): {}",
-                describe(&comparison.lost).join("; ")
-            ),
-        );
+            diff.clone(),
+        ),
+    ];
+    for drift in drifts.into_iter().flatten() {
+        ctx.add(&subject, drift);
     }
 }

@@ -96,11 +96,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             "replication",
         );
         check_configuration(ctx, replication, &subject);
-        if desired.batch.is_some()
-            && replication
-                .rules
-                .iter()
-                .all(|r| !r.existing_object_replication)
+        if desired
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.bucket == replication.bucket)
         {
             check_batch(ctx, replication, &subject);
         }

@@ -1,11 +1,11 @@
 //! Roles: who may assume each role (trust), and what each role may do — its inline and
 //! attached policies read together and compared by meaning with the spec's.
 
-use super::{diff, Ctx, Drift, APPLY};
+use super::{diff, excess, lost, Ctx, Drift, APPLY};
 use crate::audit::{Property, Severity};
 use crate::model::RolePurpose;
 use crate::policy::canonical::Canonical;
-use crate::policy::semantic::{compare, describe};
+use crate::policy::semantic::compare;
 
 fn spec_field(purpose: RolePurpose) -> &'static str {
     match purpose {
@@ -51,59 +51,36 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         // Trust: who may assume the role, under which conditions.
         let expected = ctx.canonical(&role.trust);
         let label = format!("{}/trust", role.name);
-        match Canonical::from_text(&found.trust) {
-            Err(error) => ctx.add(
-                &trust,
-                Drift {
-                    code: "unreadable".into(),
-                    expected: "the spec's trust policy".into(),
-                    actual: error.to_string(),
-                    message: format!("the trust policy of {} cannot be read: {error}", role.name),
-                    ..Drift::default()
-                },
-            ),
-            Ok(actual) => {
-                let comparison = compare(&expected, &actual);
-                let diff = diff(&expected, &actual, &label);
-                if !comparison.excess.is_empty() {
-                    let lines = describe(&comparison.excess);
-                    ctx.add(
-                        &trust,
-                        Drift {
-                            code: "excess".into(),
-                            expected: describe(&crate::policy::semantic::grants(&expected)).join("; "),
-                            actual: lines.join("; "),
-                            message: format!(
-                                "role {} can be assumed by more than the spec allows (they get all its permissions): {}",
-                                role.name,
-                                lines.join("; ")
-                            ),
-                            remediation: format!("{APPLY}; review who assumed the role meanwhile (CloudTrail AssumeRole events)"),
-                            diff: diff.clone(),
-                            ..Drift::default()
-                        },
-                    );
-                }
-                if !comparison.lost.is_empty() {
-                    let lines = describe(&comparison.lost);
-                    ctx.add(
-                        &trust,
-                        Drift {
-                            code: "lost".into(),
-                            severity: Severity::Medium,
-                            expected: lines.join("; "),
-                            actual: "not trusted".into(),
-                            message: format!(
-                                "role {} is no longer trusted by what the spec needs ({} will fail): {}",
-                                role.name,
-                                role.summary,
-                                lines.join("; ")
-                            ),
-                            diff,
-                            ..Drift::default()
-                        },
-                    );
-                }
+        let what = format!("trust policy of {}", role.name);
+        if let Some(actual) = ctx.live_policy(&trust, Some(&found.trust), &what) {
+            let comparison = compare(&expected, &actual);
+            let diff = diff(&expected, &actual, &label);
+            let drifts = [
+                excess(
+                    &comparison.excess,
+                    &format!(
+                        "role {} can be assumed by more than the spec allows (they get all its permissions)",
+                        role.name
+                    ),
+                    diff.clone(),
+                )
+                .map(|d| Drift {
+                    remediation: format!(
+                        "{APPLY}; review who assumed the role meanwhile (CloudTrail AssumeRole events)"
+                    ),
+                    ..d
+                }),
+                lost(
+                    &comparison.lost,
+                    &format!(
+                        "role {} is no longer trusted by what the spec needs ({} will fail)",
+                        role.name, role.summary
+                    ),
+                    diff,
+                ),
+            ];
+            for drift in drifts.into_iter().flatten() {
+                ctx.add(&trust, drift);
             }
         }
 
@@ -150,57 +127,47 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             .map(|(n, _)| n.as_str())
             .filter(|n| !role.policies.iter().any(|(p, _)| p == n))
             .collect();
-        if !comparison.excess.is_empty() {
-            let lines = describe(&comparison.excess);
-            let mut whence = Vec::new();
-            if !extra_inline.is_empty() {
-                whence.push(format!(
+        let whence = [
+            (!extra_inline.is_empty()).then(|| {
+                format!(
                     "inline policies not in the spec: {}",
                     extra_inline.join(", ")
-                ));
-            }
-            if !attached.is_empty() {
-                whence.push(format!("attached policies: {}", attached.join(", ")));
-            }
-            ctx.add(
-                &permissions,
-                Drift {
-                    code: "excess".into(),
-                    expected: "the spec's least-privilege permissions".into(),
-                    actual: lines.join("; "),
-                    message: format!(
-                        "role {} has permissions beyond the spec (privilege creep): {}{}",
-                        role.name,
-                        lines.join("; "),
-                        if whence.is_empty() { String::new() } else { format!(" [{}]", whence.join("; ")) }
-                    ),
-                    remediation: format!(
-                        "{APPLY} (the bundle removes inline policies and attachments it does not declare)"
-                    ),
-                    diff: diff.clone(),
-                    ..Drift::default()
-                },
-            );
-        }
-        if !comparison.lost.is_empty() {
-            let lines = describe(&comparison.lost);
-            ctx.add(
-                &permissions,
-                Drift {
-                    code: "lost".into(),
-                    severity: Severity::Medium,
-                    expected: lines.join("; "),
-                    actual: "not allowed (missing, narrowed or denied)".into(),
-                    message: format!(
-                        "role {} lost permissions the spec gives it ({} will fail): {}",
-                        role.name,
-                        role.summary,
-                        lines.join("; ")
-                    ),
-                    diff,
-                    ..Drift::default()
-                },
-            );
+                )
+            }),
+            (!attached.is_empty()).then(|| format!("attached policies: {}", attached.join(", "))),
+        ];
+        let whence: Vec<String> = whence.into_iter().flatten().collect();
+        let drifts = [
+            excess(
+                &comparison.excess,
+                &format!(
+                    "role {} has permissions beyond the spec (privilege creep{})",
+                    role.name,
+                    if whence.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", whence.join("; "))
+                    }
+                ),
+                diff.clone(),
+            )
+            .map(|d| Drift {
+                remediation: format!(
+                    "{APPLY} (the bundle removes inline policies and attachments it does not declare)"
+                ),
+                ..d
+            }),
+            lost(
+                &comparison.lost,
+                &format!(
+                    "role {} lost permissions the spec gives it ({} will fail)",
+                    role.name, role.summary
+                ),
+                diff,
+            ),
+        ];
+        for drift in drifts.into_iter().flatten() {
+            ctx.add(&permissions, drift);
         }
     }
 }
