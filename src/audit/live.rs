@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures_util::future::join_all;
 
@@ -258,10 +257,57 @@ const BAD_CREDENTIALS: &[&str] = &[
     "IncompleteSignature",
 ];
 
+/// An error and its causes on one line, without repeats (the SDK's wrappers repeat
+/// "dispatch failure" and friends at every level).
+fn brief(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
 /// An error anywhere in the chain that says the caller's identity could not be resolved.
 fn is_credentials_problem(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     lower.contains("credential") || lower.contains("assume role") || lower.contains("assumerole")
+}
+
+/// An error anywhere in the chain that says the endpoint could not be reached — even
+/// while loading credentials (assuming a role is itself a call to STS).
+fn is_connection_problem(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [
+        "connection refused",
+        "tcp connect error",
+        "dns error",
+        "failed to lookup address",
+        "connection reset",
+        "timed out",
+        "timeout",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+fn connection_or_credentials(ctx: &Ctx<'_>, detail: String) -> AuditError {
+    if is_connection_problem(&detail) {
+        AuditError::Unreachable {
+            side: ctx.side,
+            endpoint: ctx.endpoint.map(String::from),
+            detail,
+        }
+    } else {
+        AuditError::Credentials {
+            side: ctx.side,
+            detail,
+        }
+    }
 }
 
 /// Classifies an SDK error for `read` on `resource`.
@@ -276,7 +322,7 @@ where
 {
     let code = error.code().map(str::to_string);
     let status = error.raw_response().map(|r| r.status().as_u16());
-    let detail = DisplayErrorContext(&error).to_string();
+    let detail = brief(&error);
     if let Some(code) = &code {
         if read.absent.contains(&code.as_str()) {
             return Ok(());
@@ -323,24 +369,16 @@ where
             endpoint: ctx.endpoint.map(String::from),
             detail,
         }),
-        SdkError::DispatchFailure(failure) => {
-            if !(failure.is_io() || failure.is_timeout()) && is_credentials_problem(&detail) {
-                Err(AuditError::Credentials {
-                    side: ctx.side,
-                    detail,
-                })
-            } else {
-                Err(AuditError::Unreachable {
-                    side: ctx.side,
-                    endpoint: ctx.endpoint.map(String::from),
-                    detail,
-                })
-            }
+        SdkError::DispatchFailure(failure)
+            if failure.is_io() || failure.is_timeout() || !is_credentials_problem(&detail) =>
+        {
+            Err(AuditError::Unreachable {
+                side: ctx.side,
+                endpoint: ctx.endpoint.map(String::from),
+                detail,
+            })
         }
-        _ if is_credentials_problem(&detail) => Err(AuditError::Credentials {
-            side: ctx.side,
-            detail,
-        }),
+        _ if is_credentials_problem(&detail) => Err(connection_or_credentials(ctx, detail)),
         _ => Err(AuditError::Failed {
             operation: read.operation.into(),
             resource: resource.into(),
@@ -895,27 +933,23 @@ async fn read_jobs(
 /// The account the side's credentials act in.
 async fn identity(ctx: &Ctx<'_>, session: &Session) -> Result<String, AuditError> {
     let started = Instant::now();
-    let answer = session.sts().get_caller_identity().send().await;
+    // One retry at most: this call is the first to need credentials, and a failure here
+    // (no credentials, unreachable endpoint) should end the audit promptly rather than
+    // after the SDK's retries of every other call.
+    let answer = session
+        .sts()
+        .get_caller_identity()
+        .customize()
+        .config_override(
+            aws_sdk_sts::config::Builder::default()
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2)),
+        )
+        .send()
+        .await;
     ctx.record("GetCallerIdentity", started.elapsed());
     match answer {
         Ok(identity) => Ok(identity.account.unwrap_or_default()),
-        Err(error) => {
-            let detail = DisplayErrorContext(&error).to_string();
-            let unreachable = matches!(&error, SdkError::TimeoutError(_))
-                || matches!(&error, SdkError::DispatchFailure(f) if f.is_io() || f.is_timeout());
-            if unreachable && !is_credentials_problem(&detail) {
-                Err(AuditError::Unreachable {
-                    side: ctx.side,
-                    endpoint: ctx.endpoint.map(String::from),
-                    detail,
-                })
-            } else {
-                Err(AuditError::Credentials {
-                    side: ctx.side,
-                    detail,
-                })
-            }
-        }
+        Err(error) => Err(connection_or_credentials(ctx, brief(&error))),
     }
 }
 
@@ -932,21 +966,31 @@ async fn read_side(
         endpoint: session.access.endpoint_url.as_deref(),
         calls,
     };
-    let (account, bucket, key, roles, jobs) = tokio::join!(
-        identity(&ctx, session),
-        read_bucket(&ctx, session, &targets),
-        read_key(&ctx, session, &targets.key),
-        join_all(targets.roles.iter().map(|r| read_role(&ctx, session, r))),
-        async {
-            if targets.jobs {
-                read_jobs(&ctx, session, &targets).await.map(Some)
-            } else {
-                Ok(None)
-            }
-        },
-    );
-    // The identity explains every other failure best (no credentials, wrong account).
-    let account = account?;
+    let (account, (bucket, key, roles, jobs)) = {
+        let reads = async {
+            tokio::join!(
+                read_bucket(&ctx, session, &targets),
+                read_key(&ctx, session, &targets.key),
+                join_all(targets.roles.iter().map(|r| read_role(&ctx, session, r))),
+                async {
+                    if targets.jobs {
+                        read_jobs(&ctx, session, &targets).await.map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                },
+            )
+        };
+        let identity = identity(&ctx, session);
+        tokio::pin!(reads, identity);
+        // Everything is in flight at once; the identity explains every other failure best
+        // (no credentials, wrong account, unreachable), so its failure ends the side at once.
+        tokio::select! {
+            biased;
+            account = &mut identity => (account?, reads.await),
+            results = &mut reads => (identity.await?, results),
+        }
+    };
     if account != targets.account {
         return Err(AuditError::WrongAccount {
             side,
