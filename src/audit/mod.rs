@@ -262,6 +262,9 @@ impl AuditError {
     /// What the user can do about it.
     pub fn hint(&self) -> &'static str {
         match self {
+            AuditError::AccessDenied { action, .. } if action.starts_with("kms:") => {
+                "KMS checks the key policy as well as IAM: a key s3bridge creates lets only the principals its policy names read it (its administrators include the spec's terraform_role, which audit assumes when no profile is given); an IAM grant alone is not enough"
+            }
             AuditError::AccessDenied { .. } => {
                 "grant the read-only policy that `s3bridge policies SPEC --auditor` prints, or audit with --source-profile/--destination-profile of a principal that has it"
             }

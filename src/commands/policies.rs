@@ -15,6 +15,13 @@ pub fn run(args: &PoliciesArgs) -> Result<Status> {
         Err(status) => return Ok(status),
     };
     let desired = crate::model::build(&loaded.spec);
+    if args.auditor {
+        eprintln!(
+            "note: KMS also checks the key policy; keys s3bridge creates let only their administrators \
+             (kms_admins and terraform_role) read them, so run audit as the terraform_role, or expect \
+             kms:DescribeKey to be denied for an auditor the key policy does not name"
+        );
+    }
     let documents = if args.auditor {
         crate::audit::reads::auditor_policies(&desired)
             .into_iter()
