@@ -35,6 +35,9 @@ pub enum Command {
     /// Key-range shards, to run `copy` and `verify` on many machines side by side.
     #[command(subcommand)]
     Shards(ShardsCommand),
+    /// Compare what is deployed in both accounts with the spec and explain every drift
+    /// (read-only). Exit 0 clean, 1 findings at or above --fail-on, 2 could not audit.
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +81,40 @@ pub struct PoliciesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextOrJson::Json)]
     pub format: TextOrJson,
+    /// Print instead the least-privilege read-only policy `s3bridge audit` needs, per
+    /// account.
+    #[arg(long)]
+    pub auditor: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// Output format (SARIF 2.1.0 for code scanning, JUnit XML for CI test tabs).
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// Exit 1 only for findings at or above this severity.
+    #[arg(long, value_enum, default_value_t = crate::audit::Severity::Low)]
+    pub fail_on: crate::audit::Severity,
+    /// An S3/IAM/KMS/STS-compatible endpoint (moto, LocalStack) instead of AWS.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Profile for the source account (default: the spec's terraform_role, assumed from
+    /// the default credential chain, or the chain itself).
+    #[arg(long, value_name = "PROFILE")]
+    pub source_profile: Option<String>,
+    /// Profile for the destination account (default as for the source).
+    #[arg(long, value_name = "PROFILE")]
+    pub destination_profile: Option<String>,
 }
 
 /// How to reach the source account.

@@ -14,6 +14,7 @@
 //! subcommand lives in `commands/`.
 
 pub mod arn;
+pub mod audit;
 pub mod aws;
 pub mod batch;
 pub mod cli;

@@ -64,6 +64,41 @@ async fn applies_and_converges(spec: &str) {
             .unwrap()
             .contains(&format!(":{}:key/", b.account_id)));
         assert_eq!(rule.bucket_key_enabled(), Some(true));
+        // The bucket policy refuses uploads that name another key or algorithm, and lets
+        // those that rely on default encryption through (moto_server.py evaluates bucket
+        // policy conditions as AWS does).
+        let put = |key: &'static str| {
+            s3.put_object()
+                .bucket(&b.bucket)
+                .key(key)
+                .body(b"x".to_vec().into())
+        };
+        put("policy-check/default-encryption")
+            .send()
+            .await
+            .expect("default encryption is allowed");
+        let sse_s3 = put("policy-check/sse-s3")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .send()
+            .await;
+        assert!(
+            sse_s3.is_err(),
+            "{spec}: {} accepted an SSE-S3 upload",
+            b.bucket
+        );
+        let other_key = put("policy-check/other-key")
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(format!(
+                "arn:aws:kms:{}:{}:key/00000000-0000-0000-0000-000000000000",
+                b.region, b.account_id
+            ))
+            .send()
+            .await;
+        assert!(
+            other_key.is_err(),
+            "{spec}: {} accepted another key",
+            b.bucket
+        );
         if b.existing {
             // Imported, not replaced: the object that was there is still there.
             let listed = s3.list_objects_v2().bucket(&b.bucket).send().await.unwrap();

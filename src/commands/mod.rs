@@ -5,6 +5,7 @@
 //! not do its job (unreadable files, no credentials, unreachable endpoint). `verify`
 //! adds 3 for "nothing wrong found, but some objects could not be verified".
 
+mod audit;
 mod generate;
 mod policies;
 mod replicate_existing;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::ReplicateExisting(args) => replicate_existing::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Shards(command) => shards::run(&command),
+        Command::Audit(args) => audit::run(&args),
     }
 }
 

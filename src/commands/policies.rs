@@ -1,11 +1,13 @@
 //! `s3bridge policies SPEC`: every policy document the bundle will create, for review
-//! before apply (and for linters such as parliament).
+//! before apply (and for linters such as parliament). With `--auditor`, the read-only
+//! policy `s3bridge audit` needs in each account instead.
 
 use anyhow::Result;
 use serde_json::json;
 
 use super::{load_spec, Status};
 use crate::cli::{PoliciesArgs, TextOrJson};
+use crate::policy::{Kind, NamedDocument};
 
 pub fn run(args: &PoliciesArgs) -> Result<Status> {
     let loaded = match load_spec(&args.spec)? {
@@ -13,7 +15,26 @@ pub fn run(args: &PoliciesArgs) -> Result<Status> {
         Err(status) => return Ok(status),
     };
     let desired = crate::model::build(&loaded.spec);
-    let documents = desired.documents();
+    if args.auditor {
+        eprintln!(
+            "note: KMS also checks the key policy; keys s3bridge creates let only their administrators \
+             (kms_admins and terraform_role) read them, so run audit as the terraform_role, or expect \
+             kms:DescribeKey to be denied for an auditor the key policy does not name"
+        );
+    }
+    let documents = if args.auditor {
+        crate::audit::reads::auditor_policies(&desired)
+            .into_iter()
+            .map(|(account, document)| NamedDocument {
+                name: format!("{}-auditor/audit-read-only", desired.name),
+                kind: Kind::Iam,
+                account,
+                document,
+            })
+            .collect()
+    } else {
+        desired.documents()
+    };
     match args.format {
         TextOrJson::Json => {
             let out: Vec<_> = documents

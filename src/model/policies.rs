@@ -314,6 +314,16 @@ pub(crate) fn key_grants(key_side: &SideFacts, roles: &[Role]) -> Document {
     Document::new(statements)
 }
 
+/// Denies a request whose `key` header names anything but `expected` — and only when the
+/// request names one: uploads that rely on the bucket's default encryption send no
+/// header and must pass. (`StringNotEquals` alone, and `StringNotEqualsIfExists` too,
+/// hold when the key is absent, and would refuse them.)
+fn only_when_named(statement: Statement, key: &str, expected: Term) -> Statement {
+    statement
+        .condition("StringNotEquals", key, vec![expected])
+        .condition("Null", key, vec!["false".into()])
+}
+
 /// A bucket's policy: TLS only, only this bucket's key, and the grants that roles from
 /// the other account hold on this bucket.
 ///
@@ -338,28 +348,22 @@ pub(crate) fn bucket_policy(
             .actions(&[ALL_S3])
             .resources(all.clone())
             .condition("Bool", "aws:SecureTransport", vec!["false".into()]),
-        spare_report_writer(
+        spare_report_writer(only_when_named(
             Statement::deny("DenyOtherKmsKeys")
                 .principal(Principal::Everyone)
                 .actions(&["s3:PutObject"])
-                .resources([bucket.objects_arn()])
-                .condition(
-                    "StringNotEqualsIfExists",
-                    "s3:x-amz-server-side-encryption-aws-kms-key-id",
-                    vec![bucket.key.clone()],
-                ),
-        ),
-        spare_report_writer(
+                .resources([bucket.objects_arn()]),
+            "s3:x-amz-server-side-encryption-aws-kms-key-id",
+            bucket.key.clone(),
+        )),
+        spare_report_writer(only_when_named(
             Statement::deny("DenyNonKmsEncryption")
                 .principal(Principal::Everyone)
                 .actions(&["s3:PutObject"])
-                .resources([bucket.objects_arn()])
-                .condition(
-                    "StringNotEqualsIfExists",
-                    "s3:x-amz-server-side-encryption",
-                    vec!["aws:kms".into()],
-                ),
-        ),
+                .resources([bucket.objects_arn()]),
+            "s3:x-amz-server-side-encryption",
+            "aws:kms".into(),
+        )),
     ];
     let targets: Vec<Term> = all.iter().cloned().map(Term::Text).collect();
     let foreign: Vec<Role> = roles

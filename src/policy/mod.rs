@@ -6,8 +6,15 @@
 //! be referenced through Terraform so resources are created in the right order (a role
 //! that a key policy names must exist first). Those are `Term::Ref`: they print as the
 //! literal ARN or a placeholder in JSON, and as a module-output reference in HCL.
+//!
+//! Reading policies back (audit): `canonical` parses any policy JSON into one normal form
+//! (the diffs reviewers read), `catalog` knows every IAM action of the services involved
+//! (generated data), and `semantic` compares two documents by what they grant.
 
 pub mod actions;
+pub mod canonical;
+pub mod catalog;
+pub mod semantic;
 
 use serde_json::{json, Map, Value};
 

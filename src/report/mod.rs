@@ -1,8 +1,10 @@
 //! Report formats shared by the commands that judge something (audit, verify): JUnit
-//! for CI test tabs, and small helpers for terminal output. Command-specific shapes
-//! (audit's findings, verify's classes) live with their command and use these.
+//! for CI test tabs, SARIF for code-scanning dashboards, and small helpers for terminal
+//! output. Command-specific shapes (audit's findings, verify's classes) live with their
+//! command and use these.
 
 pub mod junit;
+pub mod sarif;
 
 use std::io::IsTerminal;
 

@@ -82,9 +82,10 @@ impl Moto {
             .expect("reset moto");
     }
 
-    /// Makes moto enforce identity policies (it allows everything by default).
+    /// Makes moto enforce identity policies (it allows everything by default). moto
+    /// counts requests before enforcing: 0 enforces from the next request, `inf` never.
     pub fn enforce_iam(&self, on: bool) {
-        let body = if on { "1" } else { "0" };
+        let body = if on { "0" } else { "inf" };
         self.request("POST", "/moto-api/reset-auth", body)
             .expect("switch moto auth");
     }

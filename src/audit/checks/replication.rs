@@ -1,0 +1,381 @@
+//! Replication: each replicating bucket's configuration (role, every rule field by
+//! field), whether existing objects were replicated by S3 Batch Replication, and a sample
+//! of recent objects whose replication FAILED.
+
+use super::buckets::kebab;
+use super::{list_some, Ctx, Drift, Subject, APPLY};
+use crate::audit::live::{LiveJob, RuleView, SAMPLE_SIZE};
+use crate::audit::{Property, Severity};
+use crate::model::{Replication, Rule, RTC_MINUTES};
+
+/// The model's rule in the shape S3's rules are read into.
+fn expected_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleView {
+    let enabled = |on: bool| {
+        if on {
+            "Enabled".to_string()
+        } else {
+            String::new()
+        }
+    };
+    let rtc = if rule.replication_time_control {
+        format!("Enabled {RTC_MINUTES} minutes")
+    } else {
+        String::new()
+    };
+    RuleView {
+        id: rule.id.clone(),
+        status: "Enabled".into(),
+        priority: Some(rule.priority as i32),
+        prefix: rule.prefix.clone(),
+        tags: rule.tags.clone(),
+        delete_markers: if rule.delete_markers {
+            "Enabled"
+        } else {
+            "Disabled"
+        }
+        .into(),
+        sse_kms_objects: "Enabled".into(),
+        replica_modifications: enabled(rule.replica_modifications),
+        existing_objects: enabled(rule.existing_object_replication),
+        destination_bucket: rule.destination_bucket_arn.clone(),
+        destination_account: rule.destination_account.clone().unwrap_or_default(),
+        owner_override: if rule.destination_account.is_some() {
+            "Destination".into()
+        } else {
+            String::new()
+        },
+        replica_key: ctx.resolve(&rule.replica_key),
+        storage_class: rule
+            .storage_class
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default(),
+        replication_time: rtc.clone(),
+        metrics: rtc,
+    }
+}
+
+/// S3 reports switched-off options as `Disabled` where the spec leaves them out.
+fn normalised(mut rule: RuleView) -> RuleView {
+    for value in [
+        &mut rule.replica_modifications,
+        &mut rule.existing_objects,
+        &mut rule.replication_time,
+        &mut rule.metrics,
+    ] {
+        if value.starts_with("Disabled") {
+            value.clear();
+        }
+    }
+    rule
+}
+
+/// Fields whose drift sends data elsewhere or stops it (high); the rest are medium.
+const CRITICAL_FIELDS: &[&str] = &[
+    "status",
+    "destination.bucket",
+    "destination.account",
+    "destination.replica_kms_key",
+];
+
+fn show(value: &str) -> &str {
+    if value.is_empty() {
+        "(not set)"
+    } else {
+        value
+    }
+}
+
+pub(super) fn check(ctx: &mut Ctx<'_>) {
+    let desired = ctx.desired;
+    for replication in &desired.replications {
+        let bucket = desired.bucket(replication.from);
+        let subject = ctx.check(
+            Property::Replication,
+            &bucket.arn,
+            &bucket.name,
+            "replication",
+        );
+        check_configuration(ctx, replication, &subject);
+        if desired
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.bucket == replication.bucket)
+        {
+            check_batch(ctx, replication, &subject);
+        }
+        check_sample(ctx, replication, &subject);
+    }
+}
+
+fn check_configuration(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) {
+    let bucket = ctx.desired.bucket(replication.from);
+    let live = ctx
+        .live
+        .side(replication.from)
+        .bucket
+        .replication
+        .clone()
+        .flatten();
+    let Some(live) = live else {
+        ctx.add(
+            subject,
+            Drift {
+                code: "missing".into(),
+                expected: format!(
+                    "{} rule(s) replicating to the {} bucket",
+                    replication.rules.len(),
+                    replication.from.other()
+                ),
+                actual: "no replication configuration".into(),
+                message: format!(
+                    "s3://{} has no replication configuration: nothing new is replicated",
+                    bucket.name
+                ),
+                ..Drift::default()
+            },
+        );
+        return;
+    };
+    let role = ctx.resolve(&replication.role);
+    if live.role != role {
+        ctx.add(
+            subject,
+            Drift {
+                code: "role".into(),
+                expected: role.clone(),
+                actual: live.role.clone(),
+                message: format!(
+                    "replication of s3://{} runs as {} instead of {role}: its permissions are not the ones the spec reviewed",
+                    bucket.name, live.role
+                ),
+                ..Drift::default()
+            },
+        );
+    }
+    for (index, rule) in replication.rules.iter().enumerate() {
+        let expected = expected_rule(ctx, rule);
+        let rule_field = format!("replication.rules[{index}]");
+        let Some(actual) = live
+            .rules
+            .iter()
+            .find(|r| r.id == rule.id)
+            .cloned()
+            .map(normalised)
+        else {
+            ctx.add(
+                &Subject {
+                    spec_field: rule_field,
+                    ..subject.clone()
+                },
+                Drift {
+                    code: format!("rule-{}-missing", kebab(&rule.id)),
+                    expected: format!("rule {}", rule.id),
+                    actual: "no such rule".into(),
+                    message: format!(
+                        "replication rule {} of s3://{} was removed: objects it covers are no longer replicated",
+                        rule.id, bucket.name
+                    ),
+                    ..Drift::default()
+                },
+            );
+            continue;
+        };
+        let differences: Vec<(&str, String, String)> = expected
+            .fields()
+            .into_iter()
+            .zip(actual.fields())
+            .filter(|((_, want), (_, have))| want != have)
+            .map(|((name, want), (_, have))| (name, want, have))
+            .collect();
+        if differences.is_empty() {
+            continue;
+        }
+        let critical = differences
+            .iter()
+            .any(|(name, _, _)| CRITICAL_FIELDS.contains(name));
+        let describe = |expected: bool| {
+            differences
+                .iter()
+                .map(|(name, want, have)| {
+                    format!("{name}={}", show(if expected { want } else { have }))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        ctx.add(
+            &Subject {
+                spec_field: rule_field,
+                ..subject.clone()
+            },
+            Drift {
+                code: format!("rule-{}", kebab(&rule.id)),
+                severity: if critical {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                expected: describe(true),
+                actual: describe(false),
+                message: format!(
+                    "replication rule {} of s3://{} differs from the spec: {}",
+                    rule.id,
+                    bucket.name,
+                    differences
+                        .iter()
+                        .map(|(name, want, have)| format!(
+                            "{name} is {} (expected {})",
+                            show(have),
+                            show(want)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                ..Drift::default()
+            },
+        );
+    }
+    for extra in live
+        .rules
+        .iter()
+        .filter(|r| !replication.rules.iter().any(|m| m.id == r.id))
+    {
+        let elsewhere =
+            extra.destination_bucket != ctx.desired.bucket(replication.from.other()).arn;
+        ctx.add(
+            subject,
+            Drift {
+                code: format!("rule-{}-extra", kebab(&extra.id)),
+                severity: if elsewhere { Severity::High } else { Severity::Medium },
+                expected: "only the spec's rules".into(),
+                actual: format!("rule {} to {}", extra.id, show(&extra.destination_bucket)),
+                message: if elsewhere {
+                    format!(
+                        "s3://{} has a replication rule the spec does not ({}) copying objects to {}",
+                        bucket.name, extra.id, show(&extra.destination_bucket)
+                    )
+                } else {
+                    format!("s3://{} has a replication rule the spec does not ({})", bucket.name, extra.id)
+                },
+                ..Drift::default()
+            },
+        );
+    }
+}
+
+fn job_matches(ctx: &Ctx<'_>, replication: &Replication, job: &LiveJob) -> bool {
+    let bucket = ctx.desired.bucket(replication.from);
+    let role = ctx.desired.batch.as_ref().map(|b| b.role_arn.as_str());
+    job.source_bucket == bucket.arn
+        || job.manifest.starts_with(&format!("{}/", bucket.arn))
+        || Some(job.role_arn.as_str()) == role
+}
+
+fn check_batch(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) {
+    let bucket = ctx.desired.bucket(replication.from);
+    let jobs: Vec<LiveJob> = ctx
+        .live
+        .side(replication.from)
+        .jobs
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|j| job_matches(ctx, replication, j))
+        .collect();
+    let subject = Subject {
+        spec_field: "replication.existing_objects".into(),
+        ..subject.clone()
+    };
+    let remediation = format!(
+        "run `s3bridge replicate-existing SPEC` (an S3 Batch Replication job over s3://{}), or `s3bridge copy SPEC`",
+        bucket.name
+    );
+    // Jobs are listed most recent first.
+    let Some(job) = jobs
+        .iter()
+        .find(|j| j.status == "Complete")
+        .or(jobs.first())
+    else {
+        ctx.add(
+            &subject,
+            Drift {
+                code: "existing-objects-not-replicated".into(),
+                severity: Severity::Medium,
+                expected: "a completed S3 Batch Replication job over the source bucket".into(),
+                actual: "no Batch Replication job found (last 90 days)".into(),
+                message: format!(
+                    "the objects that were in s3://{} before replication was set up have not been replicated (no S3 Batch Replication job)",
+                    bucket.name
+                ),
+                remediation,
+                ..Drift::default()
+            },
+        );
+        return;
+    };
+    let actual = format!(
+        "job {} {}: {} of {} tasks succeeded, {} failed",
+        job.id, job.status, job.succeeded, job.total, job.failed
+    );
+    let (code, severity, message) = match job.status.as_str() {
+        "Complete" if job.failed == 0 => return,
+        "Complete" => (
+            "existing-objects-failed",
+            Severity::Medium,
+            format!("Batch Replication job {} finished with {} failed objects; they are not in the destination", job.id, job.failed),
+        ),
+        "Failed" | "Cancelled" => (
+            "existing-objects-job-failed",
+            Severity::Medium,
+            format!("the Batch Replication job {} of s3://{} is {}: existing objects were not (all) replicated", job.id, bucket.name, job.status),
+        ),
+        _ => (
+            "existing-objects-in-progress",
+            Severity::Low,
+            format!("the Batch Replication job {} of s3://{} is still {}", job.id, bucket.name, job.status),
+        ),
+    };
+    ctx.add(
+        &subject,
+        Drift {
+            code: code.into(),
+            severity,
+            expected: "a completed job without failures".into(),
+            actual,
+            message,
+            remediation,
+            ..Drift::default()
+        },
+    );
+}
+
+fn check_sample(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) {
+    let bucket = ctx.desired.bucket(replication.from);
+    let sample = &ctx.live.side(replication.from).bucket.sample;
+    let failed: Vec<String> = sample
+        .iter()
+        .filter(|o| o.replication_status.as_deref() == Some("FAILED"))
+        .map(|o| o.key.clone())
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    ctx.add(
+        subject,
+        Drift {
+            code: "objects-failed".into(),
+            severity: Severity::Medium,
+            expected: "no recent object with ReplicationStatus FAILED".into(),
+            actual: format!("{} of the {} most recent objects FAILED: {}", failed.len(), sample.len().min(SAMPLE_SIZE), list_some(&failed, 5)),
+            message: format!(
+                "{} recent object(s) of s3://{} failed to replicate ({}); S3 does not retry them",
+                failed.len(),
+                bucket.name,
+                list_some(&failed, 5)
+            ),
+            remediation: format!(
+                "fix the cause (the replication role's permissions, the destination key policy, the destination bucket policy — see the other findings), then re-replicate them: `s3bridge replicate-existing SPEC` (Batch Replication of FAILED objects); {APPLY} restores the configuration"
+            ),
+            ..Drift::default()
+        },
+    );
+}

@@ -1,0 +1,381 @@
+//! Every AWS call audit makes, with the IAM action it needs — written once.
+//!
+//! `live` makes its calls through these entries (so a refusal names the action that was
+//! missing), and `auditor_policies` builds the least-privilege read-only policy that
+//! `s3bridge policies SPEC --auditor` prints from the same entries and the same targets
+//! (`Targets`), so the policy always covers exactly what audit reads.
+
+use crate::model::{Desired, RolePurpose};
+use crate::policy::{Document, Statement, Term};
+use crate::spec::Side;
+
+/// What a read is made on; decides the resource of its grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum On {
+    Bucket,
+    Objects,
+    Key,
+    Role,
+    ManagedPolicy,
+    /// S3 Batch Operations jobs of the account (ListJobs has no resource).
+    AllJobs,
+    Job,
+}
+
+/// One AWS API call audit makes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Read {
+    /// The IAM action that authorises it.
+    pub action: &'static str,
+    /// The API operation, as AWS names it.
+    pub operation: &'static str,
+    pub on: On,
+    /// Error codes that mean "not configured" rather than failure.
+    pub absent: &'static [&'static str],
+}
+
+macro_rules! read {
+    ($name:ident, $action:literal, $operation:literal, $on:ident, [$($absent:literal),*]) => {
+        pub const $name: Read = Read {
+            action: $action,
+            operation: $operation,
+            on: On::$on,
+            absent: &[$($absent),*],
+        };
+    };
+}
+
+read!(
+    GET_BUCKET_VERSIONING,
+    "s3:GetBucketVersioning",
+    "GetBucketVersioning",
+    Bucket,
+    []
+);
+read!(
+    GET_BUCKET_ENCRYPTION,
+    "s3:GetEncryptionConfiguration",
+    "GetBucketEncryption",
+    Bucket,
+    ["ServerSideEncryptionConfigurationNotFoundError"]
+);
+read!(
+    GET_PUBLIC_ACCESS_BLOCK,
+    "s3:GetBucketPublicAccessBlock",
+    "GetPublicAccessBlock",
+    Bucket,
+    ["NoSuchPublicAccessBlockConfiguration"]
+);
+read!(
+    GET_BUCKET_OWNERSHIP_CONTROLS,
+    "s3:GetBucketOwnershipControls",
+    "GetBucketOwnershipControls",
+    Bucket,
+    ["OwnershipControlsNotFoundError"]
+);
+read!(
+    GET_BUCKET_POLICY,
+    "s3:GetBucketPolicy",
+    "GetBucketPolicy",
+    Bucket,
+    ["NoSuchBucketPolicy"]
+);
+read!(
+    GET_BUCKET_REPLICATION,
+    "s3:GetReplicationConfiguration",
+    "GetBucketReplication",
+    Bucket,
+    ["ReplicationConfigurationNotFoundError"]
+);
+read!(LIST_OBJECTS, "s3:ListBucket", "ListObjectsV2", Bucket, []);
+// HEAD needs s3:GetObject, but no kms:Decrypt: the auditor sees the headers (replication
+// status) of SSE-KMS objects, never their content.
+read!(
+    HEAD_OBJECT,
+    "s3:GetObject",
+    "HeadObject",
+    Objects,
+    ["NotFound", "NoSuchKey"]
+);
+read!(
+    DESCRIBE_KEY,
+    "kms:DescribeKey",
+    "DescribeKey",
+    Key,
+    ["NotFoundException"]
+);
+read!(
+    GET_KEY_ROTATION_STATUS,
+    "kms:GetKeyRotationStatus",
+    "GetKeyRotationStatus",
+    Key,
+    []
+);
+read!(GET_KEY_POLICY, "kms:GetKeyPolicy", "GetKeyPolicy", Key, []);
+read!(GET_ROLE, "iam:GetRole", "GetRole", Role, ["NoSuchEntity"]);
+read!(
+    LIST_ROLE_POLICIES,
+    "iam:ListRolePolicies",
+    "ListRolePolicies",
+    Role,
+    []
+);
+read!(
+    GET_ROLE_POLICY,
+    "iam:GetRolePolicy",
+    "GetRolePolicy",
+    Role,
+    ["NoSuchEntity"]
+);
+read!(
+    LIST_ATTACHED_ROLE_POLICIES,
+    "iam:ListAttachedRolePolicies",
+    "ListAttachedRolePolicies",
+    Role,
+    []
+);
+read!(
+    GET_POLICY,
+    "iam:GetPolicy",
+    "GetPolicy",
+    ManagedPolicy,
+    ["NoSuchEntity"]
+);
+read!(
+    GET_POLICY_VERSION,
+    "iam:GetPolicyVersion",
+    "GetPolicyVersion",
+    ManagedPolicy,
+    ["NoSuchEntity"]
+);
+read!(LIST_JOBS, "s3:ListJobs", "ListJobs", AllJobs, []);
+read!(
+    DESCRIBE_JOB,
+    "s3:DescribeJob",
+    "DescribeJob",
+    Job,
+    ["NotFoundException"]
+);
+
+/// Bucket settings, read on every bucket.
+pub const BUCKET: &[&Read] = &[
+    &GET_BUCKET_VERSIONING,
+    &GET_BUCKET_ENCRYPTION,
+    &GET_PUBLIC_ACCESS_BLOCK,
+    &GET_BUCKET_OWNERSHIP_CONTROLS,
+    &GET_BUCKET_POLICY,
+];
+/// On a bucket that replicates: its configuration and a sample of objects' status.
+pub const REPLICATING_BUCKET: &[&Read] = &[&GET_BUCKET_REPLICATION, &LIST_OBJECTS, &HEAD_OBJECT];
+/// On every key a bucket encrypts with.
+pub const KEY: &[&Read] = &[&DESCRIBE_KEY, &GET_KEY_ROTATION_STATUS];
+/// On keys s3bridge creates (whose policy the spec decides).
+pub const CREATED_KEY: &[&Read] = &[&GET_KEY_POLICY];
+/// On every role: trust, inline and attached policies, attached policies' documents.
+pub const ROLE: &[&Read] = &[
+    &GET_ROLE,
+    &LIST_ROLE_POLICIES,
+    &GET_ROLE_POLICY,
+    &LIST_ATTACHED_ROLE_POLICIES,
+];
+pub const MANAGED_POLICY: &[&Read] = &[&GET_POLICY, &GET_POLICY_VERSION];
+/// When existing objects are replicated by S3 Batch Replication.
+pub const JOBS: &[&Read] = &[&LIST_JOBS, &DESCRIBE_JOB];
+
+/// A KMS key audit reads: by alias when s3bridge creates it (its id is only known
+/// live), by ARN when the spec names an existing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTarget {
+    /// `alias/NAME` or the key ARN; what DescribeKey is called with.
+    pub id: String,
+    pub created: bool,
+    /// The model's reference module (`source_key`) for created keys.
+    pub module: Option<String>,
+}
+
+/// Everything audit reads in one side's account.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub side: Side,
+    pub account: String,
+    pub region: String,
+    pub partition: &'static str,
+    pub bucket: String,
+    pub bucket_arn: String,
+    /// The bucket is the source of a replication.
+    pub replicates: bool,
+    pub key: KeyTarget,
+    pub roles: Vec<(RolePurpose, String, String)>,
+    /// Look for an S3 Batch Replication job.
+    pub jobs: bool,
+}
+
+pub fn targets(desired: &Desired, side: Side) -> Targets {
+    let bucket = desired.bucket(side);
+    let key = match (&bucket.key, desired.key(side)) {
+        (Term::Ref(reference), Some(created)) => KeyTarget {
+            id: created.alias.clone(),
+            created: true,
+            module: Some(reference.module.clone()),
+        },
+        (term, _) => KeyTarget {
+            id: term.as_str().to_string(),
+            created: false,
+            module: None,
+        },
+    };
+    Targets {
+        side,
+        account: bucket.account.clone(),
+        region: bucket.region.clone(),
+        partition: bucket.partition,
+        bucket: bucket.name.clone(),
+        bucket_arn: bucket.arn.clone(),
+        replicates: desired.replications.iter().any(|r| r.from == side),
+        key,
+        roles: desired
+            .roles
+            .iter()
+            .filter(|r| r.side == side)
+            .map(|r| (r.purpose, r.name.clone(), r.arn.clone()))
+            .collect(),
+        jobs: side == Side::Source && desired.batch.is_some(),
+    }
+}
+
+fn actions(reads: &[&Read]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = reads.iter().map(|r| r.action).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The read-only policy audit needs in one account, from that account's targets (both
+/// sides' when they share an account).
+pub fn auditor_policy(targets: &[&Targets]) -> Document {
+    let mut statements = Vec::new();
+    for t in targets {
+        let side = match t.side {
+            Side::Source => "Source",
+            Side::Destination => "Destination",
+        };
+        let mut bucket_reads: Vec<&Read> = BUCKET.to_vec();
+        if t.replicates {
+            bucket_reads.extend(REPLICATING_BUCKET.iter().filter(|r| r.on == On::Bucket));
+        }
+        statements.push(
+            Statement::allow(&format!("Read{side}BucketSettings"))
+                .actions(&actions(&bucket_reads))
+                .resources([t.bucket_arn.clone()]),
+        );
+        if t.replicates {
+            let object_reads: Vec<&Read> = REPLICATING_BUCKET
+                .iter()
+                .copied()
+                .filter(|r| r.on == On::Objects)
+                .collect();
+            statements.push(
+                Statement::allow(&format!("Read{side}ReplicationStatus"))
+                    .actions(&actions(&object_reads))
+                    .resources([format!("{}/*", t.bucket_arn)]),
+            );
+        }
+        let mut key_reads: Vec<&Read> = KEY.to_vec();
+        if t.key.created {
+            key_reads.extend(CREATED_KEY);
+        }
+        let key_statement =
+            Statement::allow(&format!("Read{side}Key")).actions(&actions(&key_reads));
+        statements.push(if t.key.created {
+            // The key's id is only known once it exists: any key of the account that
+            // carries the spec's alias.
+            key_statement
+                .resources([format!(
+                    "arn:{}:kms:{}:{}:key/*",
+                    t.partition, t.region, t.account
+                )])
+                .condition(
+                    "ForAnyValue:StringEquals",
+                    "kms:ResourceAliases",
+                    vec![t.key.id.clone().into()],
+                )
+        } else {
+            key_statement.resources([t.key.id.clone()])
+        });
+        if !t.roles.is_empty() {
+            statements.push(
+                Statement::allow(&format!("Read{side}Roles"))
+                    .actions(&actions(ROLE))
+                    .resources(t.roles.iter().map(|(_, _, arn)| arn.clone())),
+            );
+            statements.push(
+                Statement::allow(&format!("Read{side}AttachedPolicies"))
+                    .actions(&actions(MANAGED_POLICY))
+                    .resources([
+                        format!("arn:{}:iam::{}:policy/*", t.partition, t.account),
+                        format!("arn:{}:iam::aws:policy/*", t.partition),
+                    ]),
+            );
+        }
+        if t.jobs {
+            for read in JOBS {
+                let resource = match read.on {
+                    On::Job => format!("arn:{}:s3:{}:{}:job/*", t.partition, t.region, t.account),
+                    _ => "*".to_string(),
+                };
+                statements.push(
+                    Statement::allow(&format!("{side}{}", read.operation))
+                        .actions(&[read.action])
+                        .resources([resource]),
+                );
+            }
+        }
+    }
+    Document::new(statements)
+}
+
+/// The auditor policy of each account the spec touches, in side order.
+pub fn auditor_policies(desired: &Desired) -> Vec<(String, Document)> {
+    let all = [
+        targets(desired, Side::Source),
+        targets(desired, Side::Destination),
+    ];
+    let mut accounts: Vec<&str> = all.iter().map(|t| t.account.as_str()).collect();
+    accounts.dedup();
+    accounts
+        .into_iter()
+        .map(|account| {
+            let mine: Vec<&Targets> = all.iter().filter(|t| t.account == account).collect();
+            (account.to_string(), auditor_policy(&mine))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::catalog::catalog;
+
+    #[test]
+    fn every_read_is_a_real_read_only_action() {
+        for read in BUCKET
+            .iter()
+            .chain(REPLICATING_BUCKET)
+            .chain(KEY)
+            .chain(CREATED_KEY)
+            .chain(ROLE)
+            .chain(MANAGED_POLICY)
+            .chain(JOBS)
+        {
+            let action = catalog()
+                .get(read.action)
+                .unwrap_or_else(|| panic!("{} is not an IAM action", read.action));
+            assert!(
+                matches!(action.access_level, "Read" | "List"),
+                "{} is {}",
+                read.action,
+                action.access_level
+            );
+        }
+    }
+}
