@@ -15,11 +15,11 @@ pub fn run(args: &PoliciesArgs) -> Result<Status> {
         Err(status) => return Ok(status),
     };
     let desired = crate::model::build(&loaded.spec);
-    if args.auditor {
+    if args.auditor && loaded.spec.auditors.is_empty() {
         eprintln!(
             "note: KMS also checks the key policy; keys s3bridge creates let only their administrators \
-             (kms_admins and terraform_role) read them, so run audit as the terraform_role, or expect \
-             kms:DescribeKey to be denied for an auditor the key policy does not name"
+             (kms_admins and terraform_role) and the spec's `auditors` read them: list the role that runs \
+             audit under `auditors:`, or kms:DescribeKey will be denied to it"
         );
     }
     let documents = if args.auditor {

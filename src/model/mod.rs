@@ -293,6 +293,8 @@ pub(crate) struct SideFacts {
     pub key: Term,
     pub admins: Vec<String>,
     pub users: Vec<String>,
+    /// Principals that run `s3bridge audit`: they read the key, never use it.
+    pub auditors: Vec<String>,
 }
 
 impl SideFacts {
@@ -329,6 +331,7 @@ impl SideFacts {
             key,
             admins,
             users: b.kms_users.clone(),
+            auditors: spec.auditors.clone(),
         }
     }
 

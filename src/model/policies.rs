@@ -282,6 +282,22 @@ pub(crate) fn key_policy(key_side: &SideFacts, roles: &[Role]) -> Document {
         ))
         .actions(KEY_ADMINISTRATION)
         .resources(["*"])];
+    if !key_side.auditors.is_empty() {
+        // Exactly the key reads `s3bridge audit` makes, so the auditor needs nothing more.
+        let reads: Vec<&str> = crate::audit::reads::KEY
+            .iter()
+            .chain(crate::audit::reads::CREATED_KEY)
+            .map(|read| read.action)
+            .collect();
+        statements.push(
+            Statement::allow("Auditors")
+                .principal(Principal::Aws(
+                    key_side.auditors.iter().cloned().map(Term::Text).collect(),
+                ))
+                .actions(&reads)
+                .resources(["*"]),
+        );
+    }
     statements.extend(key_grants(key_side, roles).statements);
     Document::new(statements)
 }

@@ -46,6 +46,11 @@ pub struct Spec {
     /// How `s3bridge copy` and `s3bridge verify` map and filter keys.
     #[serde(default)]
     pub copy: CopySpec,
+    /// Principals (role or user ARNs) that run `s3bridge audit`. The keys s3bridge creates
+    /// let them read the key's configuration and policy, never use it; give them the
+    /// read-only policy `s3bridge policies SPEC --auditor` prints.
+    #[serde(default)]
+    pub auditors: Vec<String>,
 }
 
 /// One side of the replication: a bucket, its account, region and key.

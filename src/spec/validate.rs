@@ -80,6 +80,10 @@ pub fn check(spec: &Spec, file: &str, positions: &PosIndex) -> Vec<Diagnostic> {
             }
         }
     }
+    let partition = arn::partition_for_region(&spec.source.region);
+    for (i, auditor) in spec.auditors.iter().enumerate() {
+        check_principal(&mut c, &format!("auditors[{i}]"), auditor, partition);
+    }
     check_copy_role(&mut c, spec);
     check_replication(&mut c, spec);
     check_copy(&mut c, spec);
