@@ -1,5 +1,6 @@
-//! The transfer engine: which keys (keys), listing them in ranges (listing), pairing
-//! the two sides in one streaming pass (diff); copy and verify consume the pairs.
+//! The transfer engine: which keys (keys), listing them in ranges (listing) or reading
+//! an S3 Inventory instead (inventory), pairing the two sides in one streaming pass
+//! (diff); copy and verify consume the pairs.
 //!
 //! ```text
 //! KeyPlan ─▶ segments × key ranges ─▶ [source lister ⋈ destination lister] ─▶ pairs ─┬▶ copy
@@ -9,5 +10,8 @@
 //! many objects the buckets hold.
 
 pub mod diff;
+pub mod inventory;
 pub mod keys;
 pub mod listing;
+pub mod spill;
+pub mod verify;
