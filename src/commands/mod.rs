@@ -8,6 +8,7 @@
 mod generate;
 mod policies;
 mod validate;
+mod verify;
 
 use anyhow::Result;
 
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         }
         Command::Generate(args) => generate::run(&args),
         Command::Policies(args) => policies::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }
 
