@@ -213,6 +213,15 @@ pub struct Sorted {
     runs: Vec<Run>,
 }
 
+impl std::fmt::Debug for Sorted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sorted")
+            .field("location", &self.location)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Reads and sorts several inventories (both sides of a verify) with one pool of
 /// workers, so a side with a single large data file does not leave cores idle.
 pub async fn read_all(

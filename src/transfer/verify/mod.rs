@@ -110,6 +110,8 @@ pub enum BucketEncryption {
         kms_key: Option<String>,
     },
     NotConfigured,
+    /// Not asked: the listings settled every pair, so no ETag had to be interpreted.
+    NotChecked,
     Unknown {
         reason: String,
     },
@@ -125,6 +127,7 @@ impl BucketEncryption {
         match self {
             BucketEncryption::Default { algorithm, .. } => algorithm.clone(),
             BucketEncryption::NotConfigured => "none".into(),
+            BucketEncryption::NotChecked => "not checked".into(),
             BucketEncryption::Unknown { reason } => format!("unknown ({reason})"),
         }
     }
@@ -411,10 +414,6 @@ pub async fn run(
     announce: &(dyn Fn(String) + Send + Sync),
 ) -> Result<Summary, VerifyError> {
     let started = Instant::now();
-    let (source_encryption, destination_encryption) = tokio::join!(
-        bucket_encryption(&source.s3, &source.bucket),
-        bucket_encryption(&destination.s3, &destination.bucket)
-    );
     let sorted = read_inventories([&source, &destination], &options.inventory, announce).await?;
     if sorted.iter().any(Option::is_none) {
         announce(cost::listing_line());
@@ -488,6 +487,15 @@ pub async fn run(
             cost::dollars(counter.cost())
         ));
     }
+    // Default encryption only matters for pairs whose ETags differ.
+    let (source_encryption, destination_encryption) = if queue.is_empty() {
+        (BucketEncryption::NotChecked, BucketEncryption::NotChecked)
+    } else {
+        tokio::join!(
+            bucket_encryption(&source.s3, &source.bucket),
+            bucket_encryption(&destination.s3, &destination.bucket)
+        )
+    };
     for (name, encryption) in [("source", &source_encryption), ("destination", &destination_encryption)] {
         if encryption.is_kms() && !queue.is_empty() {
             announce(format!(
