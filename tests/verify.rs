@@ -66,7 +66,13 @@ async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {
 }
 
 /// Uploads `body` in parts of the given sizes.
-async fn put_multipart(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8], parts: &[usize]) {
+async fn put_multipart(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+    parts: &[usize],
+) {
     let upload = s3
         .create_multipart_upload()
         .bucket(bucket)
@@ -100,7 +106,11 @@ async fn put_multipart(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &
         .bucket(bucket)
         .key(key)
         .upload_id(id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -123,7 +133,10 @@ fn json(moto: &Moto, args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();
     all.extend_from_slice(&["--format", "json"]);
     let (code, out) = run(moto, &all);
-    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")))
+    (
+        code,
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")),
+    )
 }
 
 fn classes(summary: &Value) -> BTreeMap<String, u64> {
@@ -175,12 +188,40 @@ async fn every_class_exit_codes_reports_and_inventories() {
     put(&plain, "vdst", "copy/content.txt", b"bbbb").await;
     // The same 11 MiB re-uploaded with another part layout.
     let big: Vec<u8> = (0..11 * MIB).map(|i| (i * 7 % 251) as u8).collect();
-    put_multipart(&plain, "vsrc", "data/relayout.bin", &big, &[5 * MIB, 5 * MIB, MIB]).await;
-    put_multipart(&plain, "vdst", "copy/relayout.bin", &big, &[5 * MIB, 6 * MIB]).await;
+    put_multipart(
+        &plain,
+        "vsrc",
+        "data/relayout.bin",
+        &big,
+        &[5 * MIB, 5 * MIB, MIB],
+    )
+    .await;
+    put_multipart(
+        &plain,
+        "vdst",
+        "copy/relayout.bin",
+        &big,
+        &[5 * MIB, 6 * MIB],
+    )
+    .await;
     put(&s3, "vsrc", "elsewhere/not-compared.txt", b"x").await;
     // mp/ → mp-copy/: only the re-layout, for exit code 3 and --deep.
-    put_multipart(&plain, "vsrc", "mp/relayout.bin", &big, &[5 * MIB, 5 * MIB, MIB]).await;
-    put_multipart(&plain, "vdst", "mp-copy/relayout.bin", &big, &[5 * MIB, 6 * MIB]).await;
+    put_multipart(
+        &plain,
+        "vsrc",
+        "mp/relayout.bin",
+        &big,
+        &[5 * MIB, 5 * MIB, MIB],
+    )
+    .await;
+    put_multipart(
+        &plain,
+        "vdst",
+        "mp-copy/relayout.bin",
+        &big,
+        &[5 * MIB, 6 * MIB],
+    )
+    .await;
     // ok/ → ok-copy/: all match, plus an extra.
     put(&s3, "vsrc", "ok/a", b"a").await;
     put(&s3, "vdst", "ok-copy/a", b"a").await;
@@ -206,11 +247,20 @@ async fn every_class_exit_codes_reports_and_inventories() {
     // Each key counted once per side: 6 source, 6 destination objects.
     assert_eq!(summary["source"]["objects"], 6);
     assert_eq!(summary["destination"]["objects"], 6);
-    assert_eq!(summary["source"]["bytes"], 4 + 7 + 4 + 3 + 4 + 11 * MIB as u64);
+    assert_eq!(
+        summary["source"]["bytes"],
+        4 + 7 + 4 + 3 + 4 + 11 * MIB as u64
+    );
     assert_eq!(summary["verdict"], "failed");
     // The content mismatch needed HEADs; nothing was read without --deep.
-    assert!(summary["requests"]["HeadObject"].as_u64().unwrap() >= 4, "{summary:#}");
-    assert!(summary["requests"].get("GetObject").is_none(), "{summary:#}");
+    assert!(
+        summary["requests"]["HeadObject"].as_u64().unwrap() >= 4,
+        "{summary:#}"
+    );
+    assert!(
+        summary["requests"].get("GetObject").is_none(),
+        "{summary:#}"
+    );
     let unverified = &summary["examples"]["unverified"][0];
     assert_eq!(unverified["destination_key"], "copy/relayout.bin");
 
@@ -226,12 +276,20 @@ async fn every_class_exit_codes_reports_and_inventories() {
         "content_mismatch,2,",
         "unverified,2,",
     ] {
-        assert!(lines.iter().any(|l| l.starts_with(expected)), "{expected} in {text}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(expected)),
+            "{expected} in {text}"
+        );
     }
 
     // JSON Lines too.
     let jsonl = dir.path().join("report.jsonl");
-    let mut args = vec!["s3://vsrc/data", "s3://vdst/copy", "--report", jsonl.to_str().unwrap()];
+    let mut args = vec![
+        "s3://vsrc/data",
+        "s3://vdst/copy",
+        "--report",
+        jsonl.to_str().unwrap(),
+    ];
     args.extend_from_slice(&region);
     let (code, _) = run(&moto, &args);
     assert_eq!(code, 1);
@@ -285,7 +343,17 @@ async fn every_class_exit_codes_reports_and_inventories() {
     let (code, text) = run(&moto, &args);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("VERIFIED"), "{text}");
-    let (code, _) = run(&moto, &["s3://no-such-bucket", "s3://vdst", "--source-region", REGION, "--destination-region", REGION]);
+    let (code, _) = run(
+        &moto,
+        &[
+            "s3://no-such-bucket",
+            "s3://vdst",
+            "--source-region",
+            REGION,
+            "--destination-region",
+            REGION,
+        ],
+    );
     assert_eq!(code, 2);
 
     // JUnit, read back by Python's XML parser.
@@ -320,15 +388,31 @@ async fn every_class_exit_codes_reports_and_inventories() {
     let (code, summary) = json(&moto, &args);
     assert_eq!(code, 1);
     assert_eq!(classes(&summary), every_class, "{summary:#}");
-    assert_eq!(summary["source"]["listing"], source_manifest.to_str().unwrap());
-    assert!(summary["requests"].get("ListObjectsV2").is_none(), "{summary:#}");
+    assert_eq!(
+        summary["source"]["listing"],
+        source_manifest.to_str().unwrap()
+    );
+    assert!(
+        summary["requests"].get("ListObjectsV2").is_none(),
+        "{summary:#}"
+    );
     // One side from an inventory, the other listed.
-    let mut args = vec!["s3://vsrc/data", "s3://vdst/copy", "--destination-inventory", destination_manifest.to_str().unwrap()];
+    let mut args = vec![
+        "s3://vsrc/data",
+        "s3://vdst/copy",
+        "--destination-inventory",
+        destination_manifest.to_str().unwrap(),
+    ];
     args.extend_from_slice(&region);
     let (_, summary) = json(&moto, &args);
     assert_eq!(classes(&summary), every_class, "{summary:#}");
     // An inventory of another bucket is refused.
-    let mut args = vec!["s3://vsrc/data", "s3://vdst/copy", "--source-inventory", destination_manifest.to_str().unwrap()];
+    let mut args = vec![
+        "s3://vsrc/data",
+        "s3://vdst/copy",
+        "--source-inventory",
+        destination_manifest.to_str().unwrap(),
+    ];
     args.extend_from_slice(&region);
     assert_eq!(run(&moto, &args).0, 2);
 }
@@ -352,7 +436,12 @@ print(json.dumps(out))
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(xml.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(xml.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "JUnit did not parse: {xml}");
     serde_json::from_slice(&output.stdout).unwrap()
@@ -398,7 +487,9 @@ async fn inventory_of(s3: &aws_sdk_s3::Client, bucket: &str, mirror: &Path) -> s
         }
         let bytes = gz.finish().unwrap();
         std::fs::write(&path, &bytes).unwrap();
-        files.push(serde_json::json!({"key": key, "size": bytes.len(), "MD5checksum": md5_hex(&bytes)}));
+        files.push(
+            serde_json::json!({"key": key, "size": bytes.len(), "MD5checksum": md5_hex(&bytes)}),
+        );
     }
     let manifest = serde_json::json!({
         "sourceBucket": bucket,
@@ -420,7 +511,10 @@ async fn inventory_of(s3: &aws_sdk_s3::Client, bucket: &str, mirror: &Path) -> s
 
 fn md5_hex(bytes: &[u8]) -> String {
     use md5::Digest;
-    md5::Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -489,7 +583,10 @@ async fn sse_kms_buckets_and_spec_prefix_map() {
     assert_eq!(summary["destination"]["encryption"]["algorithm"], "aws:kms");
     let unverified = &summary["examples"]["unverified"][0];
     assert_eq!(unverified["destination_key"], "avatar/kms.png");
-    assert!(unverified["reason"].as_str().unwrap().contains("SSE-KMS"), "{summary:#}");
+    assert!(
+        unverified["reason"].as_str().unwrap().contains("SSE-KMS"),
+        "{summary:#}"
+    );
     let mismatch = &summary["examples"]["content_mismatch"][0];
     assert_eq!(mismatch["reason"], "CRC32 full-object checksums differ");
     // --deep compares the bytes (no digest of either side can be trusted).

@@ -49,7 +49,10 @@ fn write_inventory(mirror: &Path, bucket: &str, files: &[Vec<String>]) -> PathBu
         }
         let bytes = gz.finish().unwrap();
         std::fs::write(&path, &bytes).unwrap();
-        let md5: String = md5::Md5::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let md5: String = md5::Md5::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         entries.push(serde_json::json!({"key": key, "size": bytes.len(), "MD5checksum": md5}));
     }
     let manifest = serde_json::json!({
@@ -60,11 +63,16 @@ fn write_inventory(mirror: &Path, bucket: &str, files: &[Vec<String>]) -> PathBu
         "fileSchema": SCHEMA,
         "files": entries,
     });
-    let path = mirror.join(format!("inv/{bucket}/daily/2024-05-01T10-00Z/manifest.json"));
+    let path = mirror.join(format!(
+        "inv/{bucket}/daily/2024-05-01T10-00Z/manifest.json"
+    ));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let text = serde_json::to_vec(&manifest).unwrap();
     std::fs::write(&path, &text).unwrap();
-    let md5: String = md5::Md5::digest(&text).iter().map(|b| format!("{b:02x}")).collect();
+    let md5: String = md5::Md5::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     std::fs::write(path.with_file_name("manifest.checksum"), md5).unwrap();
     path
 }
@@ -80,18 +88,28 @@ fn keys(n: usize) -> Vec<String> {
         .collect()
 }
 
-async fn read_inventories(manifests: &[&Path], options: ReadOptions) -> Result<Vec<Arc<inventory::Sorted>>, String> {
+async fn read_inventories(
+    manifests: &[&Path],
+    options: ReadOptions,
+) -> Result<Vec<Arc<inventory::Sorted>>, String> {
     let mut opened = Vec::new();
     for manifest in manifests {
         let location = Location::parse(manifest.to_str().unwrap()).unwrap();
-        opened.push(Inventory::open(&location, None).await.map_err(|e| e.to_string())?);
+        opened.push(
+            Inventory::open(&location, None)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
     }
     inventory::read_all(opened, options)
         .await
         .map_err(|e| e.to_string())
 }
 
-async fn entries(sorted: &Arc<inventory::Sorted>, prefix: &str) -> Result<Vec<ObjectEntry>, String> {
+async fn entries(
+    sorted: &Arc<inventory::Sorted>,
+    prefix: &str,
+) -> Result<Vec<ObjectEntry>, String> {
     let mut pages = sorted.pages(prefix, &[], 7);
     let mut out = Vec::new();
     while let Some(page) = pages.recv().await {
@@ -127,14 +145,30 @@ async fn sorted_and_unsorted_inventories_read_the_same() {
     shuffled.reverse();
     shuffled.rotate_left(1234);
     let unsorted_files: Vec<Vec<String>> = (0..5)
-        .map(|f| rows(&shuffled.iter().skip(f).step_by(5).cloned().collect::<Vec<_>>()))
+        .map(|f| {
+            rows(
+                &shuffled
+                    .iter()
+                    .skip(f)
+                    .step_by(5)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+        })
         .collect();
     let unsorted_manifest = write_inventory(&dir.path().join("b"), "src", &unsorted_files);
 
     for options in [ReadOptions::default(), tiny_budget()] {
-        let read = read_inventories(&[&sorted_manifest, &unsorted_manifest], options.clone()).await.unwrap();
+        let read = read_inventories(&[&sorted_manifest, &unsorted_manifest], options.clone())
+            .await
+            .unwrap();
         for sorted in &read {
-            let got: Vec<String> = entries(sorted, "").await.unwrap().into_iter().map(|e| e.key).collect();
+            let got: Vec<String> = entries(sorted, "")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.key)
+                .collect();
             assert_eq!(got, expected, "{}", sorted.location);
             assert_eq!(sorted.stats.objects, 3000);
         }
@@ -144,8 +178,14 @@ async fn sorted_and_unsorted_inventories_read_the_same() {
         }
         // A prefix reads only its keys, in order, decoded.
         let under: Vec<ObjectEntry> = entries(&read[1], "data/001/").await.unwrap();
-        let expected_under: Vec<&String> = expected.iter().filter(|k| k.starts_with("data/001/")).collect();
-        assert_eq!(under.iter().map(|e| &e.key).collect::<Vec<_>>(), expected_under);
+        let expected_under: Vec<&String> = expected
+            .iter()
+            .filter(|k| k.starts_with("data/001/"))
+            .collect();
+        assert_eq!(
+            under.iter().map(|e| &e.key).collect::<Vec<_>>(),
+            expected_under
+        );
         let entry = &under[0];
         assert_eq!(entry.size, entry.key.len() as u64);
         assert_eq!(entry.etag, "0123456789abcdef0123456789abcdef");
@@ -157,37 +197,58 @@ async fn sorted_and_unsorted_inventories_read_the_same() {
 #[tokio::test(flavor = "multi_thread")]
 async fn versions_delete_markers_and_damage() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rows = vec![
-        row("src", "a", 1, "e1"),
-        row("src", "b", 2, "e2"),
-    ];
+    let mut rows = vec![row("src", "a", 1, "e1"), row("src", "b", 2, "e2")];
     // A noncurrent version and a delete marker (the key's current state is deleted).
-    rows.push(row("src", "a", 9, "old").replace("\"true\",\"false\",\"9\"", "\"false\",\"false\",\"9\""));
+    rows.push(
+        row("src", "a", 9, "old").replace("\"true\",\"false\",\"9\"", "\"false\",\"false\",\"9\""),
+    );
     rows.push(format!(
         "\"src\",\"c\",\"v3\",\"true\",\"true\",\"\",\"2024-05-01T10:00:00.000Z\",\"\",\"\",\"false\",\"\",\"\",\"\""
     ));
     let manifest = write_inventory(&dir.path().join("v"), "src", &[rows]);
-    let read = read_inventories(&[&manifest], ReadOptions::default()).await.unwrap();
-    let got: Vec<(String, u64)> = entries(&read[0], "").await.unwrap().into_iter().map(|e| (e.key, e.size)).collect();
+    let read = read_inventories(&[&manifest], ReadOptions::default())
+        .await
+        .unwrap();
+    let got: Vec<(String, u64)> = entries(&read[0], "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.key, e.size))
+        .collect();
     assert_eq!(got, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
     assert_eq!((read[0].stats.rows, read[0].stats.objects), (4, 2));
 
     // A duplicate key (an all-versions inventory without IsLatest) is an error.
-    let dup = write_inventory(&dir.path().join("d"), "src", &[vec![row("src", "k", 1, "e")], vec![row("src", "k", 1, "e")]]);
-    let read_dup = read_inventories(&[&dup], ReadOptions::default()).await.unwrap();
-    assert!(entries(&read_dup[0], "").await.unwrap_err().contains("twice"));
+    let dup = write_inventory(
+        &dir.path().join("d"),
+        "src",
+        &[vec![row("src", "k", 1, "e")], vec![row("src", "k", 1, "e")]],
+    );
+    let read_dup = read_inventories(&[&dup], ReadOptions::default())
+        .await
+        .unwrap();
+    assert!(entries(&read_dup[0], "")
+        .await
+        .unwrap_err()
+        .contains("twice"));
 
     // A data file that no longer matches the manifest is refused, not read short.
     let data = dir.path().join("v/inv/src/daily/data/0000.csv.gz");
     let mut bytes = std::fs::read(&data).unwrap();
     bytes.truncate(bytes.len() - 5);
     std::fs::write(&data, &bytes).unwrap();
-    let error = read_inventories(&[&manifest], ReadOptions::default()).await.unwrap_err();
+    let error = read_inventories(&[&manifest], ReadOptions::default())
+        .await
+        .unwrap_err();
     assert!(error.contains("0000.csv.gz"), "{error}");
     // A manifest edited after S3 wrote it fails its manifest.checksum.
-    let text = std::fs::read_to_string(&manifest).unwrap().replace("CSV", "csv");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("CSV", "csv");
     std::fs::write(&manifest, text).unwrap();
-    let error = read_inventories(&[&manifest], ReadOptions::default()).await.unwrap_err();
+    let error = read_inventories(&[&manifest], ReadOptions::default())
+        .await
+        .unwrap_err();
     assert!(error.contains("manifest.checksum"), "{error}");
 }
 
@@ -195,17 +256,29 @@ async fn versions_delete_markers_and_damage() {
 async fn inventories_pair_through_a_remapping_plan() {
     let dir = tempfile::tempdir().unwrap();
     let etag = "0123456789abcdef0123456789abcdef";
-    let source_rows: Vec<String> = ["images/ü 1.png", "images/b.png", "images/only-source.png", "other/x"]
-        .iter()
-        .map(|k| row("src", k, 3, etag))
-        .collect();
-    let destination_rows: Vec<String> = ["avatar/b.png", "avatar/ü 1.png", "avatar/only-destination.png", "images/x"]
-        .iter()
-        .map(|k| row("dst", k, 3, etag))
-        .collect();
+    let source_rows: Vec<String> = [
+        "images/ü 1.png",
+        "images/b.png",
+        "images/only-source.png",
+        "other/x",
+    ]
+    .iter()
+    .map(|k| row("src", k, 3, etag))
+    .collect();
+    let destination_rows: Vec<String> = [
+        "avatar/b.png",
+        "avatar/ü 1.png",
+        "avatar/only-destination.png",
+        "images/x",
+    ]
+    .iter()
+    .map(|k| row("dst", k, 3, etag))
+    .collect();
     let source = write_inventory(&dir.path().join("m"), "src", &[source_rows]);
     let destination = write_inventory(&dir.path().join("m"), "dst", &[destination_rows]);
-    let read = read_inventories(&[&source, &destination], tiny_budget()).await.unwrap();
+    let read = read_inventories(&[&source, &destination], tiny_budget())
+        .await
+        .unwrap();
     let plan = Arc::new(KeyPlan::ad_hoc("images/", "avatar/", KeyFilter::default()));
     let segment = &plan.segments[0];
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
@@ -223,7 +296,13 @@ async fn inventories_pair_through_a_remapping_plan() {
     }
     let summary: Vec<(String, bool, bool)> = pairs
         .iter()
-        .map(|p| (p.destination_key(&plan), p.source.is_some(), p.destination.is_some()))
+        .map(|p| {
+            (
+                p.destination_key(&plan),
+                p.source.is_some(),
+                p.destination.is_some(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,

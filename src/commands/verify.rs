@@ -52,12 +52,16 @@ fn target(args: &VerifyArgs) -> Result<std::result::Result<Target, Status>> {
                 Err(status) => return Ok(Err(status)),
             };
             let spec = loaded.spec;
-            let plan = KeyPlan::from_spec(&spec).with_context(|| format!("{spec:?}'s key plan", spec = args.targets[0]))?;
+            let plan = KeyPlan::from_spec(&spec)
+                .with_context(|| format!("{spec:?}'s key plan", spec = args.targets[0]))?;
             Ok(Ok(Target {
                 plan,
                 title: format!("{} → {}", spec.source.bucket, spec.destination.bucket),
                 buckets: [spec.source.bucket.clone(), spec.destination.bucket.clone()],
-                regions: [Some(spec.source.region.clone()), Some(spec.destination.region.clone())],
+                regions: [
+                    Some(spec.source.region.clone()),
+                    Some(spec.destination.region.clone()),
+                ],
             }))
         }
         [source, destination] => {
@@ -117,18 +121,37 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
         Err(status) => return Ok(status),
     };
     let inventories = [
-        args.source_inventory.as_deref().map(Location::parse).transpose()?,
-        args.destination_inventory.as_deref().map(Location::parse).transpose()?,
+        args.source_inventory
+            .as_deref()
+            .map(Location::parse)
+            .transpose()?,
+        args.destination_inventory
+            .as_deref()
+            .map(Location::parse)
+            .transpose()?,
     ];
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let summary = runtime.block_on(async {
-        let profiles = [args.source_profile.as_ref(), args.destination_profile.as_ref()];
+        let profiles = [
+            args.source_profile.as_ref(),
+            args.destination_profile.as_ref(),
+        ];
         let (source, destination) = tokio::join!(
-            connect(&target.buckets[0], profiles[0], target.regions[0].as_ref(), args.endpoint_url.as_ref()),
-            connect(&target.buckets[1], profiles[1], target.regions[1].as_ref(), args.endpoint_url.as_ref()),
+            connect(
+                &target.buckets[0],
+                profiles[0],
+                target.regions[0].as_ref(),
+                args.endpoint_url.as_ref()
+            ),
+            connect(
+                &target.buckets[1],
+                profiles[1],
+                target.regions[1].as_ref(),
+                args.endpoint_url.as_ref()
+            ),
         );
         let (source, destination) = (source?, destination?);
         let counter = RequestCounter::default();
@@ -159,9 +182,16 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
             ..verify::Options::default()
         };
         let announce = |line: String| eprintln!("verify: {line}");
-        verify::run(sides.0, sides.1, Arc::new(target.plan.clone()), options, &counter, &announce)
-            .await
-            .map_err(anyhow::Error::from)
+        verify::run(
+            sides.0,
+            sides.1,
+            Arc::new(target.plan.clone()),
+            options,
+            &counter,
+            &announce,
+        )
+        .await
+        .map_err(anyhow::Error::from)
     })?;
     let verdict = summary.verdict();
     let status = match verdict {
@@ -171,7 +201,10 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
     };
     match args.format {
         VerifyFormat::Text => print!("{}", text(&summary, &target.title, args)),
-        VerifyFormat::Json => println!("{}", serde_json::to_string_pretty(&to_json(&summary, status))?),
+        VerifyFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&summary, status))?
+        ),
         VerifyFormat::Junit => print!("{}", junit::to_xml(&[suite(&summary, &target.title)])),
     }
     Ok(status)
@@ -283,7 +316,11 @@ fn text(summary: &Summary, title: &str, args: &VerifyArgs) -> String {
     let _ = writeln!(
         out,
         "requests: {} ({}) in {:.1}s",
-        if requests.is_empty() { "none".to_string() } else { requests.join(", ") },
+        if requests.is_empty() {
+            "none".to_string()
+        } else {
+            requests.join(", ")
+        },
         cost::dollars(summary.cost_usd),
         summary.elapsed.as_secs_f64()
     );
@@ -291,21 +328,35 @@ fn text(summary: &Summary, title: &str, args: &VerifyArgs) -> String {
         let count = tally.count(*class).objects;
         let _ = writeln!(out, "{} ({}):", class.as_str(), cost::thousands(count));
         for e in examples {
-            let _ = writeln!(out, "  {} → {}: {}", e.source_key, e.destination_key, e.reason);
+            let _ = writeln!(
+                out,
+                "  {} → {}: {}",
+                e.source_key, e.destination_key, e.reason
+            );
         }
         if count > examples.len() as u64 {
             let _ = writeln!(
                 out,
                 "  … and {} more{}",
                 cost::thousands(count - examples.len() as u64),
-                if args.report.is_some() { "" } else { " (--report FILE lists every one)" }
+                if args.report.is_some() {
+                    ""
+                } else {
+                    " (--report FILE lists every one)"
+                }
             );
         }
     }
     let problems: Vec<String> = Class::ALL
         .iter()
         .filter(|c| **c != Class::Match && tally.count(**c).objects > 0)
-        .map(|c| format!("{} {}", cost::thousands(tally.count(*c).objects), c.as_str()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                cost::thousands(tally.count(*c).objects),
+                c.as_str()
+            )
+        })
         .collect();
     let _ = match summary.verdict() {
         Verdict::Verified => writeln!(
@@ -332,7 +383,11 @@ pub fn suite(summary: &Summary, title: &str) -> junit::Suite {
         .map(|&class| {
             let count = tally.count(class);
             let failure = (count.objects > 0 && failing(class, summary.allow_extra)).then(|| {
-                let examples = summary.examples.get(&class).map(Vec::as_slice).unwrap_or(&[]);
+                let examples = summary
+                    .examples
+                    .get(&class)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 let mut details: Vec<String> = examples
                     .iter()
                     .map(|e| format!("{} → {}: {}", e.source_key, e.destination_key, e.reason))
@@ -376,8 +431,14 @@ mod tests {
     fn urls() {
         assert_eq!(parse_s3_url("s3://b").unwrap(), ("b".into(), "".into()));
         assert_eq!(parse_s3_url("s3://b/").unwrap(), ("b".into(), "".into()));
-        assert_eq!(parse_s3_url("s3://b/images").unwrap(), ("b".into(), "images/".into()));
-        assert_eq!(parse_s3_url("s3://b/a/b/").unwrap(), ("b".into(), "a/b/".into()));
+        assert_eq!(
+            parse_s3_url("s3://b/images").unwrap(),
+            ("b".into(), "images/".into())
+        );
+        assert_eq!(
+            parse_s3_url("s3://b/a/b/").unwrap(),
+            ("b".into(), "a/b/".into())
+        );
         assert!(parse_s3_url("b/x").is_err());
         assert!(parse_s3_url("s3:///x").is_err());
     }

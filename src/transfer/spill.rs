@@ -65,7 +65,8 @@ fn short(field: &[u8]) -> Result<u8, EncodeError> {
 
 /// Appends one record to `out`.
 pub fn encode(entry: &RawEntry<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    let key_len = u16::try_from(entry.key.len()).map_err(|_| EncodeError::KeyTooLong(entry.key.len()))?;
+    let key_len =
+        u16::try_from(entry.key.len()).map_err(|_| EncodeError::KeyTooLong(entry.key.len()))?;
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&key_len.to_le_bytes());
@@ -74,7 +75,11 @@ pub fn encode(entry: &RawEntry<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError
     out.extend_from_slice(&entry.last_modified_ms.to_le_bytes());
     out.push(short(entry.etag)?);
     out.extend_from_slice(entry.etag);
-    for field in [entry.storage_class, entry.checksum_algorithm, entry.checksum_type] {
+    for field in [
+        entry.storage_class,
+        entry.checksum_algorithm,
+        entry.checksum_type,
+    ] {
         match field {
             None => out.push(ABSENT),
             Some(value) => {
@@ -136,7 +141,10 @@ fn text(bytes: &[u8], what: &str) -> io::Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{what} is not valid UTF-8: {}", String::from_utf8_lossy(bytes)),
+            format!(
+                "{what} is not valid UTF-8: {}",
+                String::from_utf8_lossy(bytes)
+            ),
         )
     })
 }
@@ -217,10 +225,16 @@ mod tests {
         assert_eq!(decode(&out[..first]).unwrap().to_entry().unwrap(), entry);
         let mut reader = RecordReader::new(&out[..]);
         assert_eq!(
-            decode(reader.next_record().unwrap().unwrap()).unwrap().to_entry().unwrap(),
+            decode(reader.next_record().unwrap().unwrap())
+                .unwrap()
+                .to_entry()
+                .unwrap(),
             entry
         );
-        assert_eq!(reader.next_record().unwrap().unwrap().len(), out.len() - first);
+        assert_eq!(
+            reader.next_record().unwrap().unwrap().len(),
+            out.len() - first
+        );
         assert!(reader.next_record().unwrap().is_none());
     }
 

@@ -248,7 +248,10 @@ pub fn url_decode(encoded: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
             continue;
         }
         let hex = |b: u8| (b as char).to_digit(16);
-        match (rest.get(i + 1).and_then(|&b| hex(b)), rest.get(i + 2).and_then(|&b| hex(b))) {
+        match (
+            rest.get(i + 1).and_then(|&b| hex(b)),
+            rest.get(i + 2).and_then(|&b| hex(b)),
+        ) {
             (Some(high), Some(low)) => out.push((high * 16 + low) as u8),
             _ => {
                 return Err(format!(
@@ -306,7 +309,10 @@ mod tests {
 
     const SCHEMA: &str = "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag, StorageClass, IsMultipartUploaded, ReplicationStatus, EncryptionStatus, ChecksumAlgorithm";
 
-    fn parse_line(parser: &mut RowParser, line: &str) -> Result<Option<crate::transfer::listing::ObjectEntry>, String> {
+    fn parse_line(
+        parser: &mut RowParser,
+        line: &str,
+    ) -> Result<Option<crate::transfer::listing::ObjectEntry>, String> {
         let mut out = None;
         let parsed = parser.parse(line.as_bytes(), |raw| out = Some(raw.to_entry().unwrap()))?;
         Ok(match parsed {
@@ -341,16 +347,25 @@ mod tests {
         );
         // Missing optional values and a CRLF ending.
         let entry = parse_line(&mut parser, "\"src\",\"a\",\"\",\"true\",\"false\",\"0\",\"2024-01-02T03:04:05Z\",\"\",\"\",\"false\",\"\",\"\",\"\"\r").unwrap().unwrap();
-        assert_eq!((entry.size, entry.etag.as_str(), entry.storage_class), (0, "", None));
+        assert_eq!(
+            (entry.size, entry.etag.as_str(), entry.storage_class),
+            (0, "", None)
+        );
         assert_eq!(entry.last_modified_ms, 1_704_164_645_000);
     }
 
     #[test]
     fn malformed_rows_are_errors() {
         let mut parser = RowParser::new(Schema::parse("Bucket, Key, Size").unwrap());
-        assert!(parse_line(&mut parser, r#""b","k""#).unwrap_err().contains("columns"));
-        assert!(parse_line(&mut parser, r#""b","k","x""#).unwrap_err().contains("Size"));
-        assert!(parse_line(&mut parser, r#""b","k%G1","1""#).unwrap_err().contains("%-escape"));
+        assert!(parse_line(&mut parser, r#""b","k""#)
+            .unwrap_err()
+            .contains("columns"));
+        assert!(parse_line(&mut parser, r#""b","k","x""#)
+            .unwrap_err()
+            .contains("Size"));
+        assert!(parse_line(&mut parser, r#""b","k%G1","1""#)
+            .unwrap_err()
+            .contains("%-escape"));
         assert!(parse_line(&mut parser, r#""b","k,"1"#).is_err());
         // Escaped quotes and unquoted fields are still CSV.
         let entry = parse_line(&mut parser, r#"b,"a""b",7"#).unwrap().unwrap();
@@ -361,7 +376,10 @@ mod tests {
     #[test]
     fn timestamps() {
         assert_eq!(parse_timestamp_ms(b"1970-01-01T00:00:00.000Z"), Some(0));
-        assert_eq!(parse_timestamp_ms(b"2000-03-01T00:00:00.5Z"), Some(951_868_800_500));
+        assert_eq!(
+            parse_timestamp_ms(b"2000-03-01T00:00:00.5Z"),
+            Some(951_868_800_500)
+        );
         assert_eq!(parse_timestamp_ms(b"yesterday"), None);
     }
 }

@@ -114,7 +114,9 @@ pub fn check_manifest_md5(
     let Some(checksum) = checksum else {
         return Ok(());
     };
-    let expected = String::from_utf8_lossy(checksum).trim().to_ascii_lowercase();
+    let expected = String::from_utf8_lossy(checksum)
+        .trim()
+        .to_ascii_lowercase();
     let actual = hex(&Md5::digest(manifest));
     if expected != actual {
         return Err(InventoryError::new(
@@ -134,7 +136,10 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn local_root(manifest_path: &Path, manifest: &Manifest) -> Result<PathBuf, InventoryError> {
     let what = manifest_path.display().to_string();
     let Some(first) = manifest.files.first() else {
-        return Ok(manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf());
+        return Ok(manifest_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf());
     };
     let mut dir = manifest_path.parent();
     while let Some(candidate) = dir {

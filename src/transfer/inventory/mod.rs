@@ -292,7 +292,10 @@ fn read_blocking(
     let mut sorted = Vec::new();
     for ((inventory, runs), mut stats) in inventories.iter().zip(runs).zip(stats) {
         stats.runs = runs.len();
-        stats.spilled_runs = runs.iter().filter(|r| matches!(r, Run::File { .. })).count();
+        stats.spilled_runs = runs
+            .iter()
+            .filter(|r| matches!(r, Run::File { .. }))
+            .count();
         let runs = sort::reduce_fan_in(runs, &store).map_err(|e| {
             InventoryError::new(
                 inventory.location.to_string(),

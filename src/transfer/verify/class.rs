@@ -118,7 +118,12 @@ pub struct Tally {
 
 impl Tally {
     /// Counts one pair; bytes are the source's (the destination's for an extra).
-    pub fn add(&mut self, outcome: &Outcome, source_size: Option<u64>, destination_size: Option<u64>) {
+    pub fn add(
+        &mut self,
+        outcome: &Outcome,
+        source_size: Option<u64>,
+        destination_size: Option<u64>,
+    ) {
         if let Some(size) = source_size {
             self.source.add(size);
         }
@@ -150,13 +155,47 @@ mod tests {
     #[test]
     fn every_key_counts_once_per_side() {
         let mut tally = Tally::default();
-        tally.add(&Outcome::new(Class::Match, Tier::Listing, "ETags equal"), Some(5), Some(5));
-        tally.add(&Outcome::new(Class::Missing, Tier::Listing, ""), Some(7), None);
-        tally.add(&Outcome::new(Class::Extra, Tier::Listing, ""), None, Some(3));
-        tally.add(&Outcome::new(Class::Unverified, Tier::Checksums, ""), Some(2), Some(2));
-        assert_eq!(tally.source, Count { objects: 3, bytes: 14 });
-        assert_eq!(tally.destination, Count { objects: 3, bytes: 10 });
-        assert_eq!(tally.count(Class::Extra), Count { objects: 1, bytes: 3 });
+        tally.add(
+            &Outcome::new(Class::Match, Tier::Listing, "ETags equal"),
+            Some(5),
+            Some(5),
+        );
+        tally.add(
+            &Outcome::new(Class::Missing, Tier::Listing, ""),
+            Some(7),
+            None,
+        );
+        tally.add(
+            &Outcome::new(Class::Extra, Tier::Listing, ""),
+            None,
+            Some(3),
+        );
+        tally.add(
+            &Outcome::new(Class::Unverified, Tier::Checksums, ""),
+            Some(2),
+            Some(2),
+        );
+        assert_eq!(
+            tally.source,
+            Count {
+                objects: 3,
+                bytes: 14
+            }
+        );
+        assert_eq!(
+            tally.destination,
+            Count {
+                objects: 3,
+                bytes: 10
+            }
+        );
+        assert_eq!(
+            tally.count(Class::Extra),
+            Count {
+                objects: 1,
+                bytes: 3
+            }
+        );
         assert!(tally.has_failures(true));
         assert_eq!(tally.settled_by, [3, 1, 0]);
         let sum: u64 = Class::ALL.iter().map(|c| tally.count(*c).objects).sum();

@@ -287,7 +287,10 @@ mod tests {
         let mut hasher = Hasher::new(&target, None).unwrap();
         hasher.update(b"hello world");
         // CRC32 of "hello world" is 0x0d4a1185.
-        assert_eq!(hasher.finish(), aws_smithy_types::base64::encode([0x0d, 0x4a, 0x11, 0x85]));
+        assert_eq!(
+            hasher.finish(),
+            aws_smithy_types::base64::encode([0x0d, 0x4a, 0x11, 0x85])
+        );
         let mut md5 = Hasher::new(&Target::Md5(String::new()), None).unwrap();
         md5.update(b"hello world");
         assert_eq!(md5.finish(), "5eb63bbbe01eeed093cb22bb8f5acdc3");

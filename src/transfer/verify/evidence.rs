@@ -62,15 +62,17 @@ pub fn from_listing(
     if source.etag == destination.etag {
         return Ok(Outcome::new(Class::Match, Tier::Listing, "ETags equal"));
     }
-    Err(match (etag_kind(&source.etag), etag_kind(&destination.etag)) {
-        (EtagKind::Multipart(a), EtagKind::Multipart(b)) if a != b => {
-            "multipart ETags of different part counts".into()
-        }
-        (EtagKind::Multipart(_), EtagKind::Md5) | (EtagKind::Md5, EtagKind::Multipart(_)) => {
-            "one side multipart, the other not: ETags not comparable".into()
-        }
-        _ => "ETags differ".into(),
-    })
+    Err(
+        match (etag_kind(&source.etag), etag_kind(&destination.etag)) {
+            (EtagKind::Multipart(a), EtagKind::Multipart(b)) if a != b => {
+                "multipart ETags of different part counts".into()
+            }
+            (EtagKind::Multipart(_), EtagKind::Md5) | (EtagKind::Md5, EtagKind::Multipart(_)) => {
+                "one side multipart, the other not: ETags not comparable".into()
+            }
+            _ => "ETags differ".into(),
+        },
+    )
 }
 
 /// Server-side encryption of one object, from its HEAD.
@@ -199,11 +201,15 @@ pub type Layouts<'a> = Option<(&'a [u64], &'a [u64])>;
 /// Tier 2: what the two HEADs settle (sizes and ETags equal to the listing's were
 /// checked by the caller; the listing's ETags differed).
 pub fn from_heads(source: &Head, destination: &Head, layouts: Layouts<'_>) -> Judgement {
-    let settled = |class, reason: String| Judgement::Settled(Outcome::new(class, Tier::Checksums, reason));
+    let settled =
+        |class, reason: String| Judgement::Settled(Outcome::new(class, Tier::Checksums, reason));
     if source.size != destination.size {
         return settled(
             Class::SizeMismatch,
-            format!("sizes differ: {} and {} bytes", source.size, destination.size),
+            format!(
+                "sizes differ: {} and {} bytes",
+                source.size, destination.size
+            ),
         );
     }
     if !source.etag.is_empty() && source.etag == destination.etag {
@@ -228,7 +234,9 @@ pub fn from_heads(source: &Head, destination: &Head, layouts: Layouts<'_>) -> Ju
                 };
             }
             (ChecksumKind::Composite, ChecksumKind::Composite) => {
-                if theirs.value == ours.value && source.multipart_parts() == destination.multipart_parts() {
+                if theirs.value == ours.value
+                    && source.multipart_parts() == destination.multipart_parts()
+                {
                     return settled(Class::Match, format!("{name} composite checksums equal"));
                 }
                 if source.multipart_parts() == destination.multipart_parts() {
@@ -236,7 +244,9 @@ pub fn from_heads(source: &Head, destination: &Head, layouts: Layouts<'_>) -> Ju
                         Some(true) => {
                             return settled(
                                 Class::ContentMismatch,
-                                format!("{name} composite checksums differ with the same part layout"),
+                                format!(
+                                    "{name} composite checksums differ with the same part layout"
+                                ),
                             )
                         }
                         Some(false) => {}
@@ -326,7 +336,10 @@ impl Side {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A full-object checksum (base64).
-    Checksum { algorithm: &'static str, value: String },
+    Checksum {
+        algorithm: &'static str,
+        value: String,
+    },
     /// A plain MD5 ETag (hex).
     Md5(String),
     /// A multipart ETag; the part sizes of the side it belongs to are fetched first.
@@ -396,7 +409,11 @@ pub fn deep_plan(source: &Head, destination: &Head) -> DeepPlan {
     match (source.readable(), destination.readable()) {
         (true, true) => DeepPlan::CompareBytes,
         _ => {
-            let which = if source.readable() { destination } else { source };
+            let which = if source.readable() {
+                destination
+            } else {
+                source
+            };
             DeepPlan::Impossible(if which.encryption == Encryption::SseC {
                 "SSE-C object: its bytes cannot be read without the customer key".into()
             } else {
@@ -488,10 +505,17 @@ mod tests {
                 &head(B, encryption, vec![]),
                 None,
             );
-            assert!(matches!(j, Judgement::Unsettled(_)), "{encryption:?}: {j:?}");
+            assert!(
+                matches!(j, Judgement::Unsettled(_)),
+                "{encryption:?}: {j:?}"
+            );
         }
         // Equal ETags are equal content, encrypted or not.
-        let j = from_heads(&head(A, Encryption::Kms, vec![]), &head(A, Encryption::Kms, vec![]), None);
+        let j = from_heads(
+            &head(A, Encryption::Kms, vec![]),
+            &head(A, Encryption::Kms, vec![]),
+            None,
+        );
         assert_eq!(class(j), Some(Class::Match));
     }
 
@@ -504,8 +528,14 @@ mod tests {
         assert_eq!(from_heads(&s, &d, None), Judgement::NeedLayouts);
         let same: &[u64] = &[5, 5];
         let other: &[u64] = &[6, 4];
-        assert_eq!(class(from_heads(&s, &d, Some((same, same)))), Some(Class::ContentMismatch));
-        assert!(matches!(from_heads(&s, &d, Some((same, other))), Judgement::Unsettled(_)));
+        assert_eq!(
+            class(from_heads(&s, &d, Some((same, same)))),
+            Some(Class::ContentMismatch)
+        );
+        assert!(matches!(
+            from_heads(&s, &d, Some((same, other))),
+            Judgement::Unsettled(_)
+        ));
         // Different part counts: nothing to fetch, nothing settled.
         let d3 = head(&format!("{B}-3"), Encryption::None, vec![]);
         assert!(matches!(from_heads(&s, &d3, None), Judgement::Unsettled(_)));
@@ -517,19 +547,33 @@ mod tests {
         let composite = |v| crc(ChecksumKind::Composite, v);
         let kms = |etag: &str, c| head(etag, Encryption::Kms, vec![c]);
         // Full-object checksums settle across any layout and any encryption.
-        let j = from_heads(&kms(&format!("{A}-2"), full("x")), &kms(&format!("{B}-3"), full("x")), None);
+        let j = from_heads(
+            &kms(&format!("{A}-2"), full("x")),
+            &kms(&format!("{B}-3"), full("x")),
+            None,
+        );
         assert_eq!(class(j), Some(Class::Match));
         let j = from_heads(&kms(A, full("x")), &kms(B, full("y")), None);
         assert_eq!(class(j), Some(Class::ContentMismatch));
         // Composite: equal values match; different values need the same layout.
-        let (s, d) = (kms(&format!("{A}-2"), composite("x")), kms(&format!("{B}-2"), composite("y")));
+        let (s, d) = (
+            kms(&format!("{A}-2"), composite("x")),
+            kms(&format!("{B}-2"), composite("y")),
+        );
         assert_eq!(from_heads(&s, &d, None), Judgement::NeedLayouts);
         let same: &[u64] = &[5, 5];
-        assert_eq!(class(from_heads(&s, &d, Some((same, same)))), Some(Class::ContentMismatch));
+        assert_eq!(
+            class(from_heads(&s, &d, Some((same, same)))),
+            Some(Class::ContentMismatch)
+        );
         let d3 = kms(&format!("{B}-3"), composite("y"));
         assert!(matches!(from_heads(&s, &d3, None), Judgement::Unsettled(_)));
         // A full-object and a composite value are different functions.
-        let j = from_heads(&kms(A, full("x")), &kms(&format!("{B}-2"), composite("x")), None);
+        let j = from_heads(
+            &kms(A, full("x")),
+            &kms(&format!("{B}-2"), composite("x")),
+            None,
+        );
         assert!(matches!(j, Judgement::Unsettled(_)));
     }
 
@@ -539,38 +583,77 @@ mod tests {
         assert_eq!(parse("abc=-3", None, true), ChecksumKind::Composite);
         assert_eq!(parse("abc=", None, false), ChecksumKind::FullObject);
         assert_eq!(parse("abc=", None, true), ChecksumKind::Composite);
-        assert_eq!(parse("abc=", Some(ChecksumKind::FullObject), true), ChecksumKind::FullObject);
-        assert_eq!(Checksum::parse("CRC64NVME", "abc=", None, true).kind, ChecksumKind::FullObject);
+        assert_eq!(
+            parse("abc=", Some(ChecksumKind::FullObject), true),
+            ChecksumKind::FullObject
+        );
+        assert_eq!(
+            Checksum::parse("CRC64NVME", "abc=", None, true).kind,
+            ChecksumKind::FullObject
+        );
         assert_eq!(Checksum::parse("CRC32", "abc=-3", None, true).value, "abc=");
     }
 
     #[test]
     fn deep_plans_prefer_one_download() {
         let full = |v| crc(ChecksumKind::FullObject, v);
-        let plan = deep_plan(&head(A, Encryption::Kms, vec![full("x")]), &head(B, Encryption::Kms, vec![]));
+        let plan = deep_plan(
+            &head(A, Encryption::Kms, vec![full("x")]),
+            &head(B, Encryption::Kms, vec![]),
+        );
         assert_eq!(
             plan,
             DeepPlan::Recompute {
                 stream: Side::Destination,
-                target: Target::Checksum { algorithm: "CRC32", value: "x".into() }
+                target: Target::Checksum {
+                    algorithm: "CRC32",
+                    value: "x".into()
+                }
             }
         );
         // The source's multipart ETag is recomputed from the destination's bytes...
         let mp = format!("{A}-3");
-        let plan = deep_plan(&head(&mp, Encryption::None, vec![]), &head(B, Encryption::Kms, vec![]));
-        assert_eq!(plan, DeepPlan::Recompute { stream: Side::Destination, target: Target::MultipartEtag(mp) });
+        let plan = deep_plan(
+            &head(&mp, Encryption::None, vec![]),
+            &head(B, Encryption::Kms, vec![]),
+        );
+        assert_eq!(
+            plan,
+            DeepPlan::Recompute {
+                stream: Side::Destination,
+                target: Target::MultipartEtag(mp)
+            }
+        );
         // ...or the destination's from the source's when only it is an MD5-based ETag.
         let mp = format!("{B}-2");
-        let plan = deep_plan(&head(A, Encryption::Kms, vec![]), &head(&mp, Encryption::SseS3, vec![]));
-        assert_eq!(plan, DeepPlan::Recompute { stream: Side::Source, target: Target::MultipartEtag(mp) });
+        let plan = deep_plan(
+            &head(A, Encryption::Kms, vec![]),
+            &head(&mp, Encryption::SseS3, vec![]),
+        );
+        assert_eq!(
+            plan,
+            DeepPlan::Recompute {
+                stream: Side::Source,
+                target: Target::MultipartEtag(mp)
+            }
+        );
         // No usable digest: both streams.
-        let plan = deep_plan(&head(A, Encryption::Kms, vec![]), &head(B, Encryption::Kms, vec![]));
+        let plan = deep_plan(
+            &head(A, Encryption::Kms, vec![]),
+            &head(B, Encryption::Kms, vec![]),
+        );
         assert_eq!(plan, DeepPlan::CompareBytes);
         // An archived destination is never streamed; its digest still serves.
         let mut archived = head(B, Encryption::None, vec![]);
         archived.storage_class = Some("DEEP_ARCHIVE".into());
         let plan = deep_plan(&head(A, Encryption::Kms, vec![]), &archived);
-        assert_eq!(plan, DeepPlan::Recompute { stream: Side::Source, target: Target::Md5(B.into()) });
+        assert_eq!(
+            plan,
+            DeepPlan::Recompute {
+                stream: Side::Source,
+                target: Target::Md5(B.into())
+            }
+        );
         let plan = deep_plan(&head(A, Encryption::SseC, vec![]), &archived);
         assert!(matches!(plan, DeepPlan::Impossible(_)));
     }

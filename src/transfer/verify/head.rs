@@ -39,9 +39,9 @@ where
         (Some("AccessDenied"), _) | (_, Some(403)) => format!(
             "{what}: access denied (verify needs s3:GetObject, and kms:Decrypt for SSE-KMS)"
         ),
-        (_, Some(400)) => format!(
-            "{what}: refused (400); an SSE-C object can only be read with its customer key"
-        ),
+        (_, Some(400)) => {
+            format!("{what}: refused (400); an SSE-C object can only be read with its customer key")
+        }
         _ => format!("{what}: {}", DisplayErrorContext(error)),
     }
 }
@@ -58,7 +58,11 @@ pub async fn head(object: &Object<'_>) -> Result<Head, String> {
         .send()
         .await
         .map_err(|e| describe(&format!("HEAD s3://{}/{}", object.bucket, object.key), &e))?;
-    let etag = out.e_tag().unwrap_or_default().trim_matches('"').to_string();
+    let etag = out
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string();
     let multipart = matches!(super::evidence::etag_kind(&etag), EtagKind::Multipart(_));
     let declared = out.checksum_type().and_then(|t| match t {
         ChecksumType::FullObject => Some(ChecksumKind::FullObject),
@@ -124,7 +128,10 @@ pub async fn layout(object: &Object<'_>, parts: u32, at_once: usize) -> Result<V
         let (number, result) = done.map_err(|e| format!("{what}: {e}"))?;
         let out = result.map_err(|e| describe(&what, &e))?;
         if out.parts_count().is_some_and(|n| n as u32 != parts) {
-            return Err(format!("{what}: the object has {} parts, its ETag says {parts}", out.parts_count().unwrap_or(0)));
+            return Err(format!(
+                "{what}: the object has {} parts, its ETag says {parts}",
+                out.parts_count().unwrap_or(0)
+            ));
         }
         sizes[number as usize - 1] = out.content_length().unwrap_or(0).max(0) as u64;
     }

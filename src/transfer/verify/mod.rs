@@ -156,7 +156,10 @@ pub async fn bucket_encryption(s3: &aws_sdk_s3::Client, bucket: &str) -> BucketE
             BucketEncryption::NotConfigured
         }
         Err(e) => BucketEncryption::Unknown {
-            reason: match e.as_service_error().and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s)) {
+            reason: match e
+                .as_service_error()
+                .and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s))
+            {
                 Some(code) => code.to_string(),
                 None => DisplayErrorContext(&e).to_string(),
             },
@@ -241,11 +244,8 @@ impl Recorder {
         source: Option<&ObjectEntry>,
         destination: Option<&ObjectEntry>,
     ) {
-        self.tally.add(
-            outcome,
-            source.map(|s| s.size),
-            destination.map(|d| d.size),
-        );
+        self.tally
+            .add(outcome, source.map(|s| s.size), destination.map(|d| d.size));
         if outcome.class == Class::Match {
             return;
         }
@@ -438,21 +438,29 @@ pub async fn run(
         let mut recorder = recorder.lock().expect("recorder lock");
         for pair in batch {
             let outcome = match (&pair.source, &pair.destination) {
-                (Some(_), None) => Outcome::new(Class::Missing, Tier::Listing, "not in the destination"),
+                (Some(_), None) => {
+                    Outcome::new(Class::Missing, Tier::Listing, "not in the destination")
+                }
                 (None, Some(_)) => Outcome::new(Class::Extra, Tier::Listing, "not in the source"),
                 (Some(s), Some(d)) => match evidence::from_listing(s, d) {
                     Ok(outcome) => outcome,
                     Err(_) => {
                         let (s, d) = (pair.source.expect("both"), pair.destination.expect("both"));
-                        queue
-                            .push(s, d)
-                            .map_err(|e| VerifyError::Other(format!("queueing objects for tier 2: {e}")))?;
+                        queue.push(s, d).map_err(|e| {
+                            VerifyError::Other(format!("queueing objects for tier 2: {e}"))
+                        })?;
                         continue;
                     }
                 },
                 (None, None) => continue,
             };
-            recorder.record(&plan, pair.segment, &outcome, pair.source.as_ref(), pair.destination.as_ref());
+            recorder.record(
+                &plan,
+                pair.segment,
+                &outcome,
+                pair.source.as_ref(),
+                pair.destination.as_ref(),
+            );
         }
     }
 
@@ -496,7 +504,10 @@ pub async fn run(
             bucket_encryption(&destination.s3, &destination.bucket)
         )
     };
-    for (name, encryption) in [("source", &source_encryption), ("destination", &destination_encryption)] {
+    for (name, encryption) in [
+        ("source", &source_encryption),
+        ("destination", &destination_encryption),
+    ] {
         if encryption.is_kms() && !queue.is_empty() {
             announce(format!(
                 "the {name} bucket encrypts with {} by default: its ETags are not MD5s, so differing ETags are settled by checksums or bytes",
@@ -534,7 +545,8 @@ pub async fn run(
         .drain()
         .map_err(|e| VerifyError::Other(format!("reading the tier-2 queue: {e}")))?;
     for item in drain {
-        let (s, d) = item.map_err(|e| VerifyError::Other(format!("reading the tier-2 queue: {e}")))?;
+        let (s, d) =
+            item.map_err(|e| VerifyError::Other(format!("reading the tier-2 queue: {e}")))?;
         let permit = limit.clone().acquire_owned().await.expect("never closed");
         let context = context.clone();
         tasks.spawn(async move {
@@ -563,7 +575,8 @@ pub async fn run(
         }
     };
 
-    let context = Arc::try_unwrap(context).map_err(|_| VerifyError::Other("tasks still running".into()))?;
+    let context =
+        Arc::try_unwrap(context).map_err(|_| VerifyError::Other("tasks still running".into()))?;
     let deep_read = *context.read.lock().expect("read lock");
     drop(context);
     let recorder = Arc::try_unwrap(recorder)
@@ -679,10 +692,13 @@ impl Context {
 
     fn record(&self, outcome: &Outcome, source: &ObjectEntry, destination: &ObjectEntry) {
         // Both sides are present, so the segment is not needed to name the keys.
-        self.recorder
-            .lock()
-            .expect("recorder lock")
-            .record(&self.plan, 0, outcome, Some(source), Some(destination));
+        self.recorder.lock().expect("recorder lock").record(
+            &self.plan,
+            0,
+            outcome,
+            Some(source),
+            Some(destination),
+        );
     }
 
     /// Tier 2, then tier 3 or the sample for what stays open.
@@ -737,7 +753,9 @@ impl Context {
             let parts = source_head.multipart_parts().unwrap_or(1);
             let (a, b) = tokio::join!(head::layout(&s, parts, 4), head::layout(&d, parts, 4));
             judgement = match (a, b) {
-                (Ok(a), Ok(b)) => evidence::from_heads(&source_head, &destination_head, Some((&a, &b))),
+                (Ok(a), Ok(b)) => {
+                    evidence::from_heads(&source_head, &destination_head, Some((&a, &b)))
+                }
                 (Err(e), _) | (_, Err(e)) => return Ok(unverified(e)),
             };
         }

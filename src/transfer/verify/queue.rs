@@ -78,7 +78,10 @@ impl Queue {
             Some(writer) => {
                 let mut file = writer.into_inner().map_err(|e| e.into_error())?;
                 file.seek(SeekFrom::Start(0))?;
-                Some(RecordReader::new(BufReader::with_capacity(256 * 1024, file)))
+                Some(RecordReader::new(BufReader::with_capacity(
+                    256 * 1024,
+                    file,
+                )))
             }
         };
         Ok(Drain {

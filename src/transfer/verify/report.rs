@@ -119,13 +119,19 @@ impl Writer {
             }
             Format::Csv => {
                 let out = &mut self.out;
-                write!(out, "{},{},", line.outcome.class.as_str(), line.outcome.tier.number())?;
+                write!(
+                    out,
+                    "{},{},",
+                    line.outcome.class.as_str(),
+                    line.outcome.tier.number()
+                )?;
                 csv_field(out, &line.outcome.reason)?;
                 out.write_all(b",")?;
                 csv_field(out, line.source_key)?;
                 out.write_all(b",")?;
                 csv_field(out, line.destination_key)?;
-                let size = |e: Option<&ObjectEntry>| e.map(|e| e.size.to_string()).unwrap_or_default();
+                let size =
+                    |e: Option<&ObjectEntry>| e.map(|e| e.size.to_string()).unwrap_or_default();
                 write!(out, ",{},{},", size(line.source), size(line.destination))?;
                 csv_field(out, line.source.map_or("", |e| &e.etag))?;
                 out.write_all(b",")?;
