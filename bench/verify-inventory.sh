@@ -44,7 +44,7 @@ trap 'rm -rf "$out"' EXIT
   --endpoint-url http://127.0.0.1:9 --source-region us-east-1 --destination-region us-east-1 \
   --format json --report "$out/report.csv" >"$out/summary.json" 2>"$out/stderr" || status=$?
 status=${status:-0}
-read -r wall rss_kb <"$out/time"
+read -r wall rss_kb < <(tail -1 "$out/time")
 
 python3 - "$data/expected.json" "$out/summary.json" "$out/report.csv" "$status" "$wall" "$rss_kb" \
   "$zcat_rows" "$zcat_seconds" "$compressed" "$(nproc)" <<'EOF'

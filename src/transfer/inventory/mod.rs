@@ -607,31 +607,9 @@ impl Sorted {
         page_size: usize,
         tx: &mpsc::Sender<Result<Vec<ObjectEntry>, ListError>>,
     ) -> Result<(), String> {
-        let mut merger = Merger::new(&self.runs, prefix.as_bytes())
-            .map_err(|e| format!("reading sorted runs: {e}"))?;
+        let mut reader = self.reader(prefix, skip)?;
         let mut page = Vec::with_capacity(page_size);
-        let mut previous: Vec<u8> = Vec::new();
-        let mut first = true;
-        while let Some(record) = merger
-            .next_record()
-            .map_err(|e| format!("reading sorted runs: {e}"))?
-        {
-            let key = spill::record_key(record);
-            if !key.starts_with(prefix.as_bytes()) {
-                break;
-            }
-            if !first && key == previous.as_slice() {
-                return Err(format!(
-                    "the inventory lists {:?} twice; an inventory of all versions must have the IsLatest field",
-                    String::from_utf8_lossy(key)
-                ));
-            }
-            first = false;
-            previous.clear();
-            previous.extend_from_slice(key);
-            if skip.iter().any(|s| key.starts_with(s.as_bytes())) {
-                continue;
-            }
+        while let Some(record) = reader.next()? {
             let entry = spill::decode(record)
                 .and_then(|raw| raw.to_entry())
                 .map_err(|e| e.to_string())?;
@@ -647,5 +625,108 @@ impl Sorted {
             let _ = tx.blocking_send(Ok(page));
         }
         Ok(())
+    }
+
+    /// The records under `prefix` (not under `skip`) in key order, read in this thread.
+    pub fn reader<'a>(&'a self, prefix: &'a str, skip: &'a [String]) -> Result<Reader<'a>, String> {
+        Ok(Reader {
+            merger: Merger::new(&self.runs, prefix.as_bytes())
+                .map_err(|e| format!("reading sorted runs: {e}"))?,
+            prefix,
+            skip,
+            previous: Vec::new(),
+            first: true,
+        })
+    }
+
+    /// Like `reader`, from a thread of its own: blocks of whole records (each with its
+    /// length prefix) on a bounded channel, so a consumer in another thread gets the
+    /// merge done in parallel with its own work.
+    pub fn record_blocks(
+        self: &Arc<Self>,
+        prefix: &str,
+        skip: &[String],
+    ) -> std::sync::mpsc::Receiver<Result<Vec<u8>, String>> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let sorted = self.clone();
+        let (prefix, skip) = (prefix.to_string(), skip.to_vec());
+        std::thread::spawn(move || {
+            let outcome = (|| -> Result<(), String> {
+                let mut reader = sorted.reader(&prefix, &skip)?;
+                let mut block = Vec::with_capacity(RECORD_BLOCK + 1024);
+                while let Some(record) = reader.next()? {
+                    block.extend_from_slice(record);
+                    if block.len() >= RECORD_BLOCK {
+                        let full =
+                            std::mem::replace(&mut block, Vec::with_capacity(RECORD_BLOCK + 1024));
+                        if tx.send(Ok(full)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                if !block.is_empty() {
+                    let _ = tx.send(Ok(block));
+                }
+                Ok(())
+            })();
+            if let Err(e) = outcome {
+                let _ = tx.send(Err(format!("reading inventory {}: {e}", sorted.location)));
+            }
+        });
+        rx
+    }
+}
+
+/// Bytes of records sent at once by `record_blocks`.
+const RECORD_BLOCK: usize = 64 * 1024;
+
+/// Reads one prefix of a sorted inventory, record by record; a key listed twice is an
+/// error (an inventory of all versions read without its IsLatest column).
+pub struct Reader<'a> {
+    merger: Merger<'a>,
+    prefix: &'a str,
+    skip: &'a [String],
+    previous: Vec<u8>,
+    first: bool,
+}
+
+impl Reader<'_> {
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<&[u8]>, String> {
+        self.next_where(&mut |_| true)
+    }
+
+    /// The next record whose key `accept` takes.
+    pub fn next_where(
+        &mut self,
+        accept: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<Option<&[u8]>, String> {
+        loop {
+            let Some(record) = self
+                .merger
+                .next_record()
+                .map_err(|e| format!("reading sorted runs: {e}"))?
+            else {
+                return Ok(None);
+            };
+            let key = spill::record_key(record);
+            if !key.starts_with(self.prefix.as_bytes()) {
+                return Ok(None);
+            }
+            if !self.first && key == self.previous.as_slice() {
+                return Err(format!(
+                    "the inventory lists {:?} twice; an inventory of all versions must have the IsLatest field",
+                    String::from_utf8_lossy(key)
+                ));
+            }
+            self.first = false;
+            self.previous.clear();
+            self.previous.extend_from_slice(key);
+            if self.skip.iter().any(|s| key.starts_with(s.as_bytes())) || !accept(key) {
+                continue;
+            }
+            // Re-borrow: the loop above ended the first borrow of the merger.
+            return Ok(Some(self.merger.current()));
+        }
     }
 }

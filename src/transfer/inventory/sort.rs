@@ -374,6 +374,11 @@ impl<'a> Merger<'a> {
         }
     }
 
+    /// The record `next_record` returned last.
+    pub fn current(&self) -> &[u8] {
+        self.cursors[self.pending.expect("a record was returned")].record()
+    }
+
     /// The next record in key order (length prefix included), or None.
     pub fn next_record(&mut self) -> io::Result<Option<&[u8]>> {
         if let Some(top) = self.pending.take() {

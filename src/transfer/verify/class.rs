@@ -135,6 +135,18 @@ impl Tally {
         self.settled_by[(outcome.tier.number() - 1) as usize] += 1;
     }
 
+    /// Counts `objects` pairs that matched on the listings, in bulk.
+    pub fn add_listing_matches(&mut self, objects: u64, source_bytes: u64, destination_bytes: u64) {
+        let matched = &mut self.classes[Class::Match.index()];
+        matched.objects += objects;
+        matched.bytes += source_bytes;
+        self.source.objects += objects;
+        self.source.bytes += source_bytes;
+        self.destination.objects += objects;
+        self.destination.bytes += destination_bytes;
+        self.settled_by[0] += objects;
+    }
+
     pub fn count(&self, class: Class) -> Count {
         self.classes[class.index()]
     }

@@ -38,6 +38,26 @@ pub fn etag_kind(etag: &str) -> EtagKind {
     }
 }
 
+/// The tier-1 match rule on raw fields: equal sizes and either both empty or equal
+/// non-empty ETags. Returns the reason. (The inventory join applies it to records
+/// without building entries; `from_listing` to entries.)
+pub fn listing_match(
+    source_size: u64,
+    source_etag: &[u8],
+    destination_size: u64,
+    destination_etag: &[u8],
+) -> Option<&'static str> {
+    if source_size != destination_size {
+        None
+    } else if source_size == 0 {
+        Some("both empty")
+    } else if !source_etag.is_empty() && source_etag == destination_etag {
+        Some("ETags equal")
+    } else {
+        None
+    }
+}
+
 /// Tier 1: what the two listings alone settle. `Err(reason)` when they cannot.
 pub fn from_listing(
     source: &ObjectEntry,
@@ -53,14 +73,16 @@ pub fn from_listing(
             ),
         ));
     }
-    if source.size == 0 {
-        return Ok(Outcome::new(Class::Match, Tier::Listing, "both empty"));
+    if let Some(reason) = listing_match(
+        source.size,
+        source.etag.as_bytes(),
+        destination.size,
+        destination.etag.as_bytes(),
+    ) {
+        return Ok(Outcome::new(Class::Match, Tier::Listing, reason));
     }
     if source.etag.is_empty() || destination.etag.is_empty() {
         return Err("an ETag is missing from the listing".into());
-    }
-    if source.etag == destination.etag {
-        return Ok(Outcome::new(Class::Match, Tier::Listing, "ETags equal"));
     }
     Err(
         match (etag_kind(&source.etag), etag_kind(&destination.etag)) {

@@ -20,6 +20,7 @@ pub mod cost;
 pub mod deep;
 pub mod evidence;
 pub mod head;
+pub mod join;
 pub mod queue;
 pub mod report;
 
@@ -285,14 +286,24 @@ impl Recorder {
     }
 }
 
-/// Pairs of each segment, from live listings or inventories, on one channel.
+/// Pairs of each segment, from live listings or inventories, on one channel. With two
+/// inventories, pairs that match on the listings are only counted (into `matched`).
 async fn pairs(
     source: &Side,
     destination: &Side,
     sorted: &[Option<Arc<inventory::Sorted>>; 2],
     plan: &Arc<KeyPlan>,
     options: &Options,
+    matched: &Arc<Mutex<join::Matched>>,
 ) -> mpsc::Receiver<Batch> {
+    if let [Some(source), Some(destination)] = sorted {
+        return join::spawn(
+            plan.clone(),
+            source.clone(),
+            destination.clone(),
+            matched.clone(),
+        );
+    }
     if sorted.iter().all(Option::is_none) {
         return diff::start(
             Bucket {
@@ -431,8 +442,10 @@ pub async fn run(
     }));
 
     // Tier 1, streaming: settle what the listings can, queue the rest.
+    let tier1_started = Instant::now();
     let mut queue = queue::Queue::new(options.queue_in_memory, options.inventory.temp_dir.clone());
-    let mut batches = pairs(&source, &destination, &sorted, &plan, &options).await;
+    let matched = Arc::new(Mutex::new(join::Matched::default()));
+    let mut batches = pairs(&source, &destination, &sorted, &plan, &options, &matched).await;
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
         let mut recorder = recorder.lock().expect("recorder lock");
@@ -464,6 +477,19 @@ pub async fn run(
         }
     }
 
+    {
+        let matched = *matched.lock().expect("matched lock");
+        recorder
+            .lock()
+            .expect("recorder lock")
+            .tally
+            .add_listing_matches(
+                matched.objects,
+                matched.source_bytes,
+                matched.destination_bytes,
+            );
+    }
+
     // The estimate, before any request of tiers 2 and 3.
     let tier3 = options.deep || options.sample.is_some();
     let tier3_objects = match options.sample {
@@ -487,7 +513,8 @@ pub async fn run(
     {
         let tally = &recorder.lock().expect("recorder lock").tally;
         announce(format!(
-            "tier 1 done: {} source and {} destination objects listed, {} pairs settled; {} requests so far ({})",
+            "tier 1 done in {:.1}s: {} source and {} destination objects listed, {} pairs settled; {} requests so far ({})",
+            tier1_started.elapsed().as_secs_f64(),
             cost::thousands(tally.source.objects),
             cost::thousands(tally.destination.objects),
             cost::thousands(tally.settled_by[0]),
