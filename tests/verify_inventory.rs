@@ -123,6 +123,7 @@ fn tiny_budget() -> ReadOptions {
         memory_budget: 64 * 1024,
         workers: 2,
         temp_dir: None,
+        detail: true,
     }
 }
 
@@ -313,4 +314,107 @@ async fn inventories_pair_through_a_remapping_plan() {
             ("avatar/ü 1.png".to_string(), true, true),
         ]
     );
+}
+
+/// The inventory join (which counts listing matches without building entries) pairs
+/// exactly like `merge_pages` over the same inventories: same non-matching pairs, the
+/// rest matches, through the example spec's segments and exclude filter.
+#[tokio::test(flavor = "multi_thread")]
+async fn join_agrees_with_merge_pages() {
+    use s3bridge::transfer::verify::{evidence, join};
+    let dir = tempfile::tempdir().unwrap();
+    let etag = |i: usize| format!("{:032x}", i * 2654435761 % 1_000_003);
+    let mut source_rows = Vec::new();
+    let mut destination_rows = Vec::new();
+    for i in 0..2000 {
+        let (src, dst) = match i % 5 {
+            0 => (
+                format!("images/{i:05}/ü p.png"),
+                format!("avatar/{i:05}/ü p.png"),
+            ),
+            1 => (format!("scans/{i:05}.dcm"), format!("scans/{i:05}.dcm")),
+            2 => (format!("scans/{i:05}.tmp"), format!("scans/{i:05}.tmp")),
+            3 => (format!("other/{i:05}"), format!("images/{i:05}")),
+            _ => (format!("images/{i:05}+x"), format!("avatar/{i:05}+x")),
+        };
+        if i % 13 != 0 {
+            source_rows.push(row("annalise-ai-datalake", &src, 10, &etag(i)));
+        }
+        if i % 17 != 0 {
+            let size = if i % 19 == 0 { 11 } else { 10 };
+            let tag = if i % 23 == 0 { etag(i + 1) } else { etag(i) };
+            destination_rows.push(row("harrison-ai-landing", &dst, size, &tag));
+        }
+    }
+    destination_rows.reverse();
+    let source = write_inventory(dir.path(), "annalise-ai-datalake", &[source_rows]);
+    let destination = write_inventory(dir.path(), "harrison-ai-landing", &[destination_rows]);
+    let read = read_inventories(&[&source, &destination], tiny_budget())
+        .await
+        .unwrap();
+    let yaml = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/example.yaml"),
+    )
+    .unwrap();
+    let spec = s3bridge::spec::parse_str("example.yaml", &yaml).unwrap().0;
+    let plan = Arc::new(KeyPlan::from_spec(&spec).unwrap());
+
+    let describe = |p: &Pair| {
+        (
+            p.destination_key(&plan),
+            p.source.as_ref().map(|e| (e.size, e.etag.clone())),
+            p.destination.as_ref().map(|e| (e.size, e.etag.clone())),
+        )
+    };
+    let matched = Arc::new(std::sync::Mutex::new(join::Matched::default()));
+    let mut rx = join::spawn(
+        plan.clone(),
+        read[0].clone(),
+        read[1].clone(),
+        matched.clone(),
+    );
+    let mut joined = Vec::new();
+    while let Some(batch) = rx.recv().await {
+        joined.extend(batch.unwrap().iter().map(describe));
+    }
+    let joined_matches = matched.lock().unwrap().objects;
+
+    let mut merged = Vec::new();
+    let mut merged_matches = 0;
+    for (index, segment) in plan.segments.iter().enumerate() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let pages = (
+            read[0].pages(&segment.source_prefix, &segment.source_skip, 100),
+            read[1].pages(&segment.destination_prefix, &segment.destination_skip, 100),
+        );
+        let plan = plan.clone();
+        tokio::spawn(async move { diff::merge_pages(&plan, index, pages.0, pages.1, tx).await });
+        while let Some(batch) = rx.recv().await {
+            for pair in batch.unwrap() {
+                match (&pair.source, &pair.destination) {
+                    (Some(s), Some(d))
+                        if evidence::listing_match(
+                            s.size,
+                            s.etag.as_bytes(),
+                            d.size,
+                            d.etag.as_bytes(),
+                        )
+                        .is_some() =>
+                    {
+                        merged_matches += 1
+                    }
+                    _ => merged.push(describe(&pair)),
+                }
+            }
+        }
+    }
+    joined.sort();
+    merged.sort();
+    assert!(
+        merged_matches > 500 && merged.len() > 100,
+        "{merged_matches} {}",
+        merged.len()
+    );
+    assert_eq!(joined_matches, merged_matches);
+    assert_eq!(joined, merged);
 }

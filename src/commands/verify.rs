@@ -177,6 +177,8 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
             inventory: ReadOptions {
                 memory_budget: args.inventory_memory.max(4) << 20,
                 temp_dir: args.temp_dir.clone(),
+                // Verify compares sizes and ETags; timestamps and the rest are not parsed.
+                detail: false,
                 ..ReadOptions::default()
             },
             ..verify::Options::default()

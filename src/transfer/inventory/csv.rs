@@ -61,6 +61,31 @@ impl Schema {
             + 1;
         Ok(Schema { needed, ..schema })
     }
+
+    /// Only what a comparison needs (key, size, ETag, version state): the other
+    /// columns are not parsed, and entries carry no timestamp, storage class or
+    /// checksum algorithm.
+    pub fn minimal(self) -> Schema {
+        let needed = [
+            Some(self.key),
+            Some(self.size),
+            self.etag,
+            self.is_latest,
+            self.is_delete_marker,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+            + 1;
+        Schema {
+            last_modified: None,
+            storage_class: None,
+            checksum_algorithm: None,
+            needed,
+            ..self
+        }
+    }
 }
 
 /// Most columns a row may have that s3bridge looks at (S3 defines about 20).
@@ -371,6 +396,26 @@ mod tests {
         let entry = parse_line(&mut parser, r#"b,"a""b",7"#).unwrap().unwrap();
         assert_eq!((entry.key.as_str(), entry.size), ("a\"b", 7));
         assert!(Schema::parse("Bucket, Key").unwrap_err().contains("Size"));
+    }
+
+    #[test]
+    fn minimal_schema_reads_less() {
+        let full = Schema::parse(SCHEMA).unwrap();
+        let minimal = full.clone().minimal();
+        assert_eq!(minimal.needed, 8);
+        assert!(minimal.checksum_algorithm.is_none() && minimal.last_modified.is_none());
+        let mut parser = RowParser::new(minimal);
+        // Columns after the ETag are not even looked at.
+        let entry = parse_line(
+            &mut parser,
+            r#""b","k","v","true","false","5","2024-01-02T03:04:05.000Z","e","x"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (entry.size, entry.etag.as_str(), entry.last_modified_ms),
+            (5, "e", 0)
+        );
     }
 
     #[test]

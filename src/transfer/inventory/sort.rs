@@ -157,6 +157,20 @@ impl RunBuilder {
         let arena = &self.arena;
         if !self.sorted {
             let key = |offset: u32| spill::record_key(&arena[offset as usize..]);
+            // Keys often share a long prefix (`logs/2024/...`): order by the 8 bytes
+            // after the part they all share, so most comparisons are one integer.
+            let first = key(self.items[0].1);
+            let shared = self.items.iter().fold(first.len(), |shared, &(_, offset)| {
+                let other = key(offset);
+                first[..shared]
+                    .iter()
+                    .zip(other)
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            });
+            for item in &mut self.items {
+                item.0 = key_prefix(&key(item.1)[shared..]);
+            }
             self.items
                 .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
         }

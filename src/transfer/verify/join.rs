@@ -115,13 +115,18 @@ fn join_segment(
     matched: &Mutex<Matched>,
 ) -> Result<(), ListError> {
     let segment = &plan.segments[index];
-    let error = |side: &Sorted| {
-        let location = side.location.to_string();
-        move |message: String| ListError {
-            what: format!("reading inventory {location}"),
-            message,
-            code: None,
-        }
+    // Built once: `map_err` takes its argument eagerly.
+    let what = |side: &Sorted| format!("reading inventory {}", side.location);
+    let (source_what, destination_what) = (what(source), what(destination));
+    let source_error = |message: String| ListError {
+        what: source_what.clone(),
+        message,
+        code: None,
+    };
+    let destination_error = |message: String| ListError {
+        what: destination_what.clone(),
+        message,
+        code: None,
     };
     let (source_prefix, destination_prefix) = (
         segment.source_prefix.as_bytes(),
@@ -134,7 +139,7 @@ fn join_segment(
     };
     let mut destinations = destination
         .reader(&segment.destination_prefix, &segment.destination_skip)
-        .map_err(error(destination))?;
+        .map_err(destination_error)?;
     let filter = &plan.filter;
     let mut accept_source =
         |key: &[u8]| std::str::from_utf8(key).map_or(true, |k| filter.accepts(k));
@@ -154,10 +159,10 @@ fn join_segment(
     let mut batch: Vec<Pair> = Vec::with_capacity(1000);
     let mut s = sources
         .next_where(&mut accept_source)
-        .map_err(error(source))?;
+        .map_err(source_error)?;
     let mut d = destinations
         .next_where(&mut accept_destination)
-        .map_err(error(destination))?;
+        .map_err(destination_error)?;
     loop {
         let (advance_source, advance_destination) = match (s, d) {
             (None, None) => break,
@@ -170,8 +175,8 @@ fn join_segment(
                 match order {
                     Ordering::Equal => {
                         let (a, b) = (
-                            spill::decode(sr).map_err(|e| error(source)(e.to_string()))?,
-                            spill::decode(dr).map_err(|e| error(destination)(e.to_string()))?,
+                            spill::decode(sr).map_err(|e| source_error(e.to_string()))?,
+                            spill::decode(dr).map_err(|e| destination_error(e.to_string()))?,
                         );
                         if evidence::listing_match(a.size, a.etag, b.size, b.etag).is_some() {
                             total.objects += 1;
@@ -224,12 +229,12 @@ fn join_segment(
         if advance_source {
             s = sources
                 .next_where(&mut accept_source)
-                .map_err(error(source))?;
+                .map_err(source_error)?;
         }
         if advance_destination {
             d = destinations
                 .next_where(&mut accept_destination)
-                .map_err(error(destination))?;
+                .map_err(destination_error)?;
         }
         if batch.len() >= 1000 && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
             return Ok(());
