@@ -135,6 +135,10 @@ pub struct VerifyArgs {
     /// Memory for sorting inventories, in MiB (more spills to --temp-dir).
     #[arg(long, value_name = "MIB", default_value_t = 40)]
     pub inventory_memory: usize,
+    /// Also check each local inventory data file's MD5 against the manifest (files read
+    /// from S3 always are; size and gzip CRC-32 are always checked).
+    #[arg(long)]
+    pub inventory_md5: bool,
     /// Where inventory sort runs and queued objects are spilled (default: system temp).
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,

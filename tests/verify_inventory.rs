@@ -124,6 +124,7 @@ fn tiny_budget() -> ReadOptions {
         workers: 2,
         temp_dir: None,
         detail: true,
+        check_md5: true,
     }
 }
 

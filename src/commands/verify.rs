@@ -179,6 +179,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
                 temp_dir: args.temp_dir.clone(),
                 // Verify compares sizes and ETags; timestamps and the rest are not parsed.
                 detail: false,
+                check_md5: args.inventory_md5,
                 ..ReadOptions::default()
             },
             ..verify::Options::default()

@@ -184,6 +184,8 @@ pub struct ReadOptions {
     /// Parse every column an entry can carry (timestamps, storage class, checksum
     /// algorithm); false parses only what a comparison needs, which is faster.
     pub detail: bool,
+    /// Check local data files against the manifest's MD5 too (always done on S3).
+    pub check_md5: bool,
 }
 
 impl Default for ReadOptions {
@@ -193,6 +195,7 @@ impl Default for ReadOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             temp_dir: None,
             detail: true,
+            check_md5: false,
         }
     }
 }
@@ -248,6 +251,7 @@ struct Shared<'a> {
     failed: AtomicBool,
     handle: &'a tokio::runtime::Handle,
     detail: bool,
+    check_md5: bool,
 }
 
 fn read_blocking(
@@ -270,6 +274,7 @@ fn read_blocking(
         failed: AtomicBool::new(false),
         handle,
         detail: options.detail,
+        check_md5: options.check_md5,
         jobs,
     };
     // Each worker's arena gets half its share; the rest covers runs kept in memory.
@@ -399,7 +404,14 @@ fn read_file(
     };
     let checked = CheckedReader {
         inner: raw,
-        md5: data_file.md5.as_ref().map(|_| Md5::new()),
+        // Size and the gzip CRC-32 of every decompressed byte are always checked. The
+        // manifest's MD5 too for files read from S3, and for a local mirror when asked:
+        // the tool that mirrored it checked each download already.
+        md5: data_file
+            .md5
+            .as_ref()
+            .filter(|_| shared.check_md5 || matches!(inv.origin, Origin::S3 { .. }))
+            .map(|_| Md5::new()),
         bytes: 0,
     };
     let mut decoder =

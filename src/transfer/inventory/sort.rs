@@ -105,6 +105,36 @@ fn key_prefix(key: &[u8]) -> u64 {
     u64::from_be_bytes(bytes)
 }
 
+/// Sorts `(prefix, offset)` items by their records' keys, all of which agree on the
+/// first `depth` bytes: by the next 8 bytes as an integer, then each group of equal
+/// integers by the 8 after (most-significant-digit first), full keys for what is left.
+fn sort_by_key_bytes(items: &mut [(u64, u32)], arena: &[u8], depth: usize) {
+    let key = |offset: u32| spill::record_key(&arena[offset as usize..]);
+    for item in items.iter_mut() {
+        item.0 = key_prefix(key(item.1).get(depth..).unwrap_or(&[]));
+    }
+    items.sort_unstable_by_key(|item| item.0);
+    let mut start = 0;
+    while start < items.len() {
+        let end = start
+            + items[start..]
+                .iter()
+                .take_while(|i| i.0 == items[start].0)
+                .count();
+        if end - start > 1 {
+            let group = &mut items[start..end];
+            let longer = group.iter().any(|&(_, o)| key(o).len() > depth + 8);
+            if longer && depth < 1024 {
+                sort_by_key_bytes(group, arena, depth + 8);
+            } else {
+                // Keys that end within these 8 bytes: zero padding hides length.
+                group.sort_unstable_by(|a, b| key(a.1).cmp(key(b.1)));
+            }
+        }
+        start = end;
+    }
+}
+
 /// Collects records until its budget is used, then turns them into a sorted run.
 pub struct RunBuilder {
     arena: Vec<u8>,
@@ -156,23 +186,18 @@ impl RunBuilder {
         }
         let arena = &self.arena;
         if !self.sorted {
+            // Keys often share a long prefix (`logs/2024/...`): skip what they all share,
+            // then sort by 8 key bytes at a time (most comparisons are one integer).
             let key = |offset: u32| spill::record_key(&arena[offset as usize..]);
-            // Keys often share a long prefix (`logs/2024/...`): order by the 8 bytes
-            // after the part they all share, so most comparisons are one integer.
             let first = key(self.items[0].1);
             let shared = self.items.iter().fold(first.len(), |shared, &(_, offset)| {
-                let other = key(offset);
                 first[..shared]
                     .iter()
-                    .zip(other)
+                    .zip(key(offset))
                     .take_while(|(a, b)| a == b)
                     .count()
             });
-            for item in &mut self.items {
-                item.0 = key_prefix(&key(item.1)[shared..]);
-            }
-            self.items
-                .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+            sort_by_key_bytes(&mut self.items, arena, shared);
         }
         let records = self.items.iter().map(|&(_, offset)| {
             let start = offset as usize;
