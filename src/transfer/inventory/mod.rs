@@ -326,21 +326,31 @@ fn read_blocking(
 fn work(shared: &Shared<'_>, arena: usize) -> Result<(), InventoryError> {
     let mut builder = RunBuilder::new(arena);
     let mut current: Option<usize> = None;
-    let flush = |builder: &mut RunBuilder, inventory: usize| -> Result<(), InventoryError> {
-        let run = builder.finish(&shared.store).map_err(|e| {
-            InventoryError::new(
-                shared.inventories[inventory].location.to_string(),
-                format!(
-                    "writing a sorted run to {}: {e}",
-                    sort::describe(&shared.store).unwrap_or_else(|| "the temp dir".into())
-                ),
-            )
-        })?;
-        if let Some(run) = run {
-            shared.runs.lock().expect("runs lock")[inventory].push(run);
-        }
-        Ok(())
-    };
+    // `close` at the end of an inventory's files, `finish` when the arena is full (an
+    // open file run may still be appended to).
+    let finish_or_close =
+        |builder: &mut RunBuilder, inventory: usize, close: bool| -> Result<(), InventoryError> {
+            let runs = if close {
+                builder.close(&shared.store)
+            } else {
+                builder
+                    .finish(&shared.store)
+                    .map(|r| r.into_iter().collect())
+            };
+            let runs: Vec<Run> = runs.map_err(|e| {
+                InventoryError::new(
+                    shared.inventories[inventory].location.to_string(),
+                    format!(
+                        "writing a sorted run to {}: {e}",
+                        sort::describe(&shared.store).unwrap_or_else(|| "the temp dir".into())
+                    ),
+                )
+            })?;
+            shared.runs.lock().expect("runs lock")[inventory].extend(runs);
+            Ok(())
+        };
+    let flush =
+        |builder: &mut RunBuilder, inventory: usize| finish_or_close(builder, inventory, false);
     let outcome = (|| {
         loop {
             if shared.failed.load(Ordering::Relaxed) {
@@ -351,7 +361,7 @@ fn work(shared: &Shared<'_>, arena: usize) -> Result<(), InventoryError> {
                 break;
             };
             if current.is_some_and(|c| c != inventory) {
-                flush(&mut builder, current.expect("checked"))?;
+                finish_or_close(&mut builder, current.expect("checked"), true)?;
             }
             current = Some(inventory);
             let stats = read_file(shared, inventory, file, &mut builder, &flush)?;
@@ -363,7 +373,7 @@ fn work(shared: &Shared<'_>, arena: usize) -> Result<(), InventoryError> {
             total.objects += stats.objects;
         }
         if let Some(inventory) = current {
-            flush(&mut builder, inventory)?;
+            finish_or_close(&mut builder, inventory, true)?;
         }
         Ok(())
     })();

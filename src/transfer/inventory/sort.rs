@@ -141,6 +141,9 @@ pub struct RunBuilder {
     items: Vec<(u64, u32)>,
     sorted: bool,
     budget: usize,
+    /// The file run the last chunk went to; a chunk whose keys all follow it is
+    /// appended, so input that arrives in order becomes one run, not one per chunk.
+    open: Option<RunWriter>,
 }
 
 impl RunBuilder {
@@ -150,6 +153,7 @@ impl RunBuilder {
             items: Vec::new(),
             sorted: true,
             budget: budget.max(64 * 1024),
+            open: None,
         }
     }
 
@@ -199,21 +203,34 @@ impl RunBuilder {
             });
             sort_by_key_bytes(&mut self.items, arena, shared);
         }
-        let records = self.items.iter().map(|&(_, offset)| {
-            let start = offset as usize;
-            &arena[start..start + spill::record_len(&arena[start..])]
-        });
-        let run = if store.try_retain(arena.len()) {
-            let mut data = Vec::with_capacity(arena.len());
-            let mut offsets = Vec::with_capacity(self.items.len());
-            for record in records {
-                offsets.push(data.len() as u32);
-                data.extend_from_slice(record);
-            }
-            Run::Memory { data, offsets }
-        } else {
-            write_file_run(store, records)?
+        let records = || {
+            self.items.iter().map(|&(_, offset)| {
+                let start = offset as usize;
+                &arena[start..start + spill::record_len(&arena[start..])]
+            })
         };
+        let first_key = spill::record_key(&arena[self.items[0].1 as usize..]);
+        let mut closed = None;
+        match &mut self.open {
+            Some(writer) if writer.last_key.as_slice() < first_key => writer.append(records())?,
+            _ => {
+                closed = self.open.take().map(RunWriter::close).transpose()?;
+                if closed.is_none() && store.try_retain(arena.len()) {
+                    let mut data = Vec::with_capacity(arena.len());
+                    let mut offsets = Vec::with_capacity(self.items.len());
+                    for record in records() {
+                        offsets.push(data.len() as u32);
+                        data.extend_from_slice(record);
+                    }
+                    closed = Some(Run::Memory { data, offsets });
+                } else {
+                    let mut writer = RunWriter::open(store)?;
+                    writer.append(records())?;
+                    self.open = Some(writer);
+                }
+            }
+        }
+        let run = closed;
         self.arena.clear();
         self.items.clear();
         self.sorted = true;
@@ -221,33 +238,72 @@ impl RunBuilder {
         if self.arena.capacity() > self.budget * 2 {
             self.arena.shrink_to(self.budget);
         }
-        Ok(Some(run))
+        Ok(run)
+    }
+
+    /// Finishes the collected records and the open file run: nothing is left behind.
+    pub fn close(&mut self, store: &RunStore) -> io::Result<Vec<Run>> {
+        let mut runs: Vec<Run> = self.finish(store)?.into_iter().collect();
+        if let Some(writer) = self.open.take() {
+            runs.push(writer.close()?);
+        }
+        Ok(runs)
     }
 }
 
-fn write_file_run<'a>(
-    store: &RunStore,
-    records: impl Iterator<Item = &'a [u8]>,
-) -> io::Result<Run> {
-    let (path, dir) = store.new_file()?;
-    let mut out = BufWriter::with_capacity(256 * 1024, File::create(&path)?);
-    let mut index = Vec::new();
-    let mut written: u64 = 0;
-    let mut next_mark: u64 = 0;
-    for record in records {
-        if written >= next_mark {
-            index.push((spill::record_key(record).to_vec(), written));
-            next_mark = written + INDEX_EVERY;
-        }
-        out.write_all(record)?;
-        written += record.len() as u64;
+/// A file run being written: records in key order, a sparse index of their keys.
+struct RunWriter {
+    out: BufWriter<File>,
+    path: PathBuf,
+    dir: Arc<tempfile::TempDir>,
+    index: Vec<(Vec<u8>, u64)>,
+    written: u64,
+    next_mark: u64,
+    last_key: Vec<u8>,
+}
+
+impl RunWriter {
+    fn open(store: &RunStore) -> io::Result<RunWriter> {
+        let (path, dir) = store.new_file()?;
+        Ok(RunWriter {
+            out: BufWriter::with_capacity(256 * 1024, File::create(&path)?),
+            path,
+            dir,
+            index: Vec::new(),
+            written: 0,
+            next_mark: 0,
+            last_key: Vec::new(),
+        })
     }
-    out.flush()?;
-    Ok(Run::File {
-        path,
-        index,
-        _dir: dir,
-    })
+
+    /// Appends records; each key must sort after the last one written.
+    fn append<'a>(&mut self, records: impl Iterator<Item = &'a [u8]>) -> io::Result<()> {
+        let mut last = None;
+        for record in records {
+            if self.written >= self.next_mark {
+                self.index
+                    .push((spill::record_key(record).to_vec(), self.written));
+                self.next_mark = self.written + INDEX_EVERY;
+            }
+            self.out.write_all(record)?;
+            self.written += record.len() as u64;
+            last = Some(record);
+        }
+        if let Some(record) = last {
+            self.last_key.clear();
+            self.last_key.extend_from_slice(spill::record_key(record));
+        }
+        Ok(())
+    }
+
+    fn close(mut self) -> io::Result<Run> {
+        self.out.flush()?;
+        Ok(Run::File {
+            path: self.path,
+            index: self.index,
+            _dir: self.dir,
+        })
+    }
 }
 
 /// Reads one run in order from the first key at or after a start key.
@@ -361,14 +417,21 @@ fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
     low
 }
 
-/// All runs read together in key order.
+/// All runs read together in key order, through a tournament (winner) tree: after a
+/// record is taken, only the path from its run's leaf to the root is replayed, one key
+/// comparison per level.
 pub struct Merger<'a> {
     cursors: Vec<Cursor<'a>>,
-    /// A binary min-heap of cursor indices, ordered by each cursor's current key.
-    heap: Vec<usize>,
+    /// `tree[1]` is the overall winner; node n's children are 2n and 2n+1; leaves start
+    /// at `leaves` (a power of two), leaf `leaves + i` being cursor i.
+    tree: Vec<u32>,
+    leaves: usize,
     /// The cursor whose record was returned last; advanced on the next call.
     pending: Option<usize>,
 }
+
+/// A leaf without a cursor.
+const NONE: u32 = u32::MAX;
 
 impl<'a> Merger<'a> {
     /// Starts at the first key at or after `from`.
@@ -380,36 +443,36 @@ impl<'a> Merger<'a> {
                 cursors.push(cursor);
             }
         }
+        let leaves = cursors.len().max(1).next_power_of_two();
+        let mut tree = vec![NONE; 2 * leaves];
+        for i in 0..cursors.len() {
+            tree[leaves + i] = i as u32;
+        }
         let mut merger = Merger {
-            heap: (0..cursors.len()).collect(),
             cursors,
+            tree,
+            leaves,
             pending: None,
         };
-        for i in (0..merger.heap.len() / 2).rev() {
-            merger.sift_down(i);
+        for node in (1..leaves).rev() {
+            merger.tree[node] = merger.winner(merger.tree[2 * node], merger.tree[2 * node + 1]);
         }
         Ok(merger)
     }
 
-    fn less(&self, a: usize, b: usize) -> bool {
-        self.cursors[self.heap[a]].key() < self.cursors[self.heap[b]].key()
-    }
-
-    fn sift_down(&mut self, mut i: usize) {
-        loop {
-            let (left, right) = (2 * i + 1, 2 * i + 2);
-            let mut smallest = i;
-            if left < self.heap.len() && self.less(left, smallest) {
-                smallest = left;
+    fn winner(&self, a: u32, b: u32) -> u32 {
+        let live = |i: u32| i != NONE && !self.cursors[i as usize].is_done();
+        match (live(a), live(b)) {
+            (false, false) => NONE,
+            (true, false) => a,
+            (false, true) => b,
+            (true, true) => {
+                if self.cursors[b as usize].key() < self.cursors[a as usize].key() {
+                    b
+                } else {
+                    a
+                }
             }
-            if right < self.heap.len() && self.less(right, smallest) {
-                smallest = right;
-            }
-            if smallest == i {
-                return;
-            }
-            self.heap.swap(i, smallest);
-            i = smallest;
         }
     }
 
@@ -421,22 +484,19 @@ impl<'a> Merger<'a> {
     /// The next record in key order (length prefix included), or None.
     pub fn next_record(&mut self) -> io::Result<Option<&[u8]>> {
         if let Some(top) = self.pending.take() {
-            if self.cursors[top].advance()? {
-                self.sift_down(0);
-            } else {
-                let last = self.heap.len() - 1;
-                self.heap.swap(0, last);
-                self.heap.pop();
-                self.sift_down(0);
+            self.cursors[top].advance()?;
+            let mut node = (self.leaves + top) / 2;
+            while node >= 1 {
+                self.tree[node] = self.winner(self.tree[2 * node], self.tree[2 * node + 1]);
+                node /= 2;
             }
         }
-        match self.heap.first() {
-            None => Ok(None),
-            Some(&top) => {
-                self.pending = Some(top);
-                Ok(Some(self.cursors[top].record()))
-            }
+        let top = self.tree[1];
+        if top == NONE || self.cursors[top as usize].is_done() {
+            return Ok(None);
         }
+        self.pending = Some(top as usize);
+        Ok(Some(self.cursors[top as usize].record()))
     }
 }
 
@@ -446,24 +506,11 @@ pub fn reduce_fan_in(mut runs: Vec<Run>, store: &RunStore) -> io::Result<Vec<Run
         let group: Vec<Run> = runs.drain(..MAX_FAN_IN).collect();
         let merged = {
             let mut merger = Merger::new(&group, b"")?;
-            let (path, dir) = store.new_file()?;
-            let mut out = BufWriter::with_capacity(256 * 1024, File::create(&path)?);
-            let mut index = Vec::new();
-            let (mut written, mut next_mark) = (0u64, 0u64);
+            let mut writer = RunWriter::open(store)?;
             while let Some(record) = merger.next_record()? {
-                if written >= next_mark {
-                    index.push((spill::record_key(record).to_vec(), written));
-                    next_mark = written + INDEX_EVERY;
-                }
-                out.write_all(record)?;
-                written += record.len() as u64;
+                writer.append(std::iter::once(record))?;
             }
-            out.flush()?;
-            Run::File {
-                path,
-                index,
-                _dir: dir,
-            }
+            writer.close()?
         };
         runs.push(merged);
     }
@@ -513,7 +560,7 @@ mod tests {
             for key in chunk {
                 builder.push(&RawEntry::of(&entry(key))).unwrap();
             }
-            out.extend(builder.finish(&store).unwrap());
+            out.extend(builder.close(&store).unwrap());
         }
         (out, store)
     }
@@ -558,6 +605,23 @@ mod tests {
         let runs = reduce_fan_in(runs, &store).unwrap();
         assert!(runs.len() <= MAX_FAN_IN);
         assert_eq!(keys_of(&runs, ""), expected);
+    }
+
+    #[test]
+    fn input_in_order_becomes_one_run() {
+        let store = RunStore::new(0, None);
+        let mut builder = RunBuilder::new(64 * 1024);
+        let mut runs = Vec::new();
+        let keys: Vec<String> = (0..20_000).map(|i| format!("k/{i:08}")).collect();
+        for key in &keys {
+            builder.push(&RawEntry::of(&entry(key))).unwrap();
+            if builder.is_full() {
+                runs.extend(builder.finish(&store).unwrap());
+            }
+        }
+        runs.extend(builder.close(&store).unwrap());
+        assert_eq!((runs.len(), store.files_written()), (1, 1));
+        assert_eq!(keys_of(&runs, ""), keys);
     }
 
     #[test]
