@@ -3,7 +3,7 @@
 //! When both sides come from S3 Inventory reports, almost every pair matches on the
 //! listing (equal size and ETag), and materializing millions of `ObjectEntry`s only to
 //! drop them dominates the run. This join reads the sorted records of both sides —
-//! the source's merge in a thread of its own, the destination's here — and counts
+//! each side's merge in a thread of its own — and counts
 //! tier-1 matches in bulk (`evidence::listing_match`, the same rule `from_listing`
 //! applies); every other pair becomes a `Pair` exactly as `diff::merge_pages` would
 //! produce it: keys compared by destination key through the segment's mapping, the
@@ -137,9 +137,12 @@ fn join_segment(
         block: Vec::new(),
         at: 0,
     };
-    let mut destinations = destination
-        .reader(&segment.destination_prefix, &segment.destination_skip)
-        .map_err(destination_error)?;
+    // Both merges in threads of their own: the join itself is the lightest of the three.
+    let mut destinations = Blocks {
+        rx: destination.record_blocks(&segment.destination_prefix, &segment.destination_skip),
+        block: Vec::new(),
+        at: 0,
+    };
     let filter = &plan.filter;
     let mut accept_source =
         |key: &[u8]| std::str::from_utf8(key).map_or(true, |k| filter.accepts(k));
