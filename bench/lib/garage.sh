@@ -72,6 +72,8 @@ TOML
   AWS_ACCESS_KEY_ID=$(echo "$key" | awk '/Key ID/{print $NF}')
   AWS_SECRET_ACCESS_KEY=$(echo "$key" | awk '/Secret key/{print $NF}')
   export AWS_REGION=garage AWS_DEFAULT_REGION=garage AWS_EC2_METADATA_DISABLED=true
+  # A CA bundle for AWS makes rclone refuse its plain-HTTP transport; garage is local HTTP.
+  unset AWS_CA_BUNDLE
   export GARAGE_ENDPOINT=http://127.0.0.1:$GARAGE_PORT_BASE
   # rclone's remote "garage:" from the environment.
   export RCLONE_CONFIG_GARAGE_TYPE=s3 RCLONE_CONFIG_GARAGE_PROVIDER=Other \
