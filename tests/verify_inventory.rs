@@ -204,9 +204,10 @@ async fn versions_delete_markers_and_damage() {
     rows.push(
         row("src", "a", 9, "old").replace("\"true\",\"false\",\"9\"", "\"false\",\"false\",\"9\""),
     );
-    rows.push(format!(
+    rows.push(
         "\"src\",\"c\",\"v3\",\"true\",\"true\",\"\",\"2024-05-01T10:00:00.000Z\",\"\",\"\",\"false\",\"\",\"\",\"\""
-    ));
+            .to_string(),
+    );
     let manifest = write_inventory(&dir.path().join("v"), "src", &[rows]);
     let read = read_inventories(&[&manifest], ReadOptions::default())
         .await
