@@ -38,6 +38,8 @@ pub enum Command {
     /// Compare what is deployed in both accounts with the spec and explain every drift
     /// (read-only). Exit 0 clean, 1 findings at or above --fail-on, 2 could not audit.
     Audit(AuditArgs),
+    /// Prove a copy complete and intact: every key matched, or exactly which are not.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -201,4 +203,73 @@ pub struct ShardsShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+/// Exit status: 0 every object matched; 1 something is missing, extra (unless
+/// --allow-extra), or differs in size or content; 3 nothing wrong found but some objects
+/// could not be verified; 2 the verification could not run.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A spec file (its buckets, prefixes and copy.prefix_map), or two S3 URLs:
+    /// s3://SOURCE-BUCKET[/prefix] s3://DESTINATION-BUCKET[/prefix].
+    #[arg(required = true, num_args = 1..=2, value_name = "SPEC | SRC DST")]
+    pub targets: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    pub format: VerifyFormat,
+    /// Write every key that did not match to FILE as it is found (.csv or .jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Objects only in the destination do not fail the verification.
+    #[arg(long)]
+    pub allow_extra: bool,
+    /// Read the bytes of every object that listings and checksums cannot settle.
+    #[arg(long)]
+    pub deep: bool,
+    /// Read the bytes of N randomly chosen objects that listings and checksums cannot
+    /// settle; the others stay unverified.
+    #[arg(long, value_name = "N", conflicts_with = "deep")]
+    pub sample: Option<u64>,
+    /// Read the source keys from this S3 Inventory (CSV) manifest.json instead of
+    /// listing: s3://INVENTORY-BUCKET/.../manifest.json or a local mirror's path.
+    #[arg(long, value_name = "MANIFEST")]
+    pub source_inventory: Option<String>,
+    /// Read the destination keys from this S3 Inventory manifest.json.
+    #[arg(long, value_name = "MANIFEST")]
+    pub destination_inventory: Option<String>,
+    /// An S3-compatible endpoint instead of AWS (moto, a local S3 server).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS profile for the source account (default: the default credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub source_profile: Option<String>,
+    /// AWS profile for the destination account.
+    #[arg(long, value_name = "NAME")]
+    pub destination_profile: Option<String>,
+    /// Region of the source bucket (ad hoc URLs; found with HeadBucket when omitted).
+    #[arg(long, value_name = "REGION")]
+    pub source_region: Option<String>,
+    /// Region of the destination bucket (ad hoc URLs).
+    #[arg(long, value_name = "REGION")]
+    pub destination_region: Option<String>,
+    /// Key ranges listed and objects checked at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
+    /// Memory for sorting inventories, in MiB (more spills to --temp-dir).
+    #[arg(long, value_name = "MIB", default_value_t = 40)]
+    pub inventory_memory: usize,
+    /// Also check each local inventory data file's MD5 against the manifest (files read
+    /// from S3 always are; size and gzip CRC-32 are always checked).
+    #[arg(long)]
+    pub inventory_md5: bool,
+    /// Where inventory sort runs and queued objects are spilled (default: system temp).
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
 }

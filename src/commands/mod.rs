@@ -12,6 +12,7 @@ mod replicate_existing;
 mod shards;
 mod status;
 mod validate;
+mod verify;
 
 use anyhow::Result;
 
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Status(args) => status::run(&args),
         Command::Shards(command) => shards::run(&command),
         Command::Audit(args) => audit::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }
 

@@ -1,7 +1,8 @@
-//! The transfer engine: which keys (keys), listing them in ranges (listing), pairing
-//! the two sides in one streaming pass (diff); copy and verify consume the pairs.
-//! `shard` cuts the key space into the deterministic ranges that `--shard I/N` runs on,
-//! so many machines can share one copy without coordinating.
+//! The transfer engine: which keys (keys), listing them in ranges (listing) or reading
+//! an S3 Inventory instead (inventory), pairing the two sides in one streaming pass
+//! (diff); copy and verify consume the pairs. `shard` cuts the key space into the
+//! deterministic ranges that `--shard I/N` runs on, so many machines can share one copy
+//! without coordinating.
 //!
 //! ```text
 //! KeyPlan ─▶ segments × key ranges ─▶ [source lister ⋈ destination lister] ─▶ pairs ─┬▶ copy
@@ -11,6 +12,9 @@
 //! many objects the buckets hold.
 
 pub mod diff;
+pub mod inventory;
 pub mod keys;
 pub mod listing;
 pub mod shard;
+pub mod spill;
+pub mod verify;

@@ -27,6 +27,12 @@ Third (sections below, each naming its gap), what audit's tests need:
   status by sending `x-amz-replication-status` with its PutObject (a test-only header;
   HEAD and GET then report it as S3 would).
 
+Third, HEAD with `partNumber` on a multipart object: S3 answers with the whole object's
+ETag (`"<md5>-N"`, with `x-amz-mp-parts-count`) and evaluates `If-Match` against it;
+moto answers with the part's own ETag and compares `If-Match` with that, so a request
+pinned to the object's ETag (as `s3bridge verify` sends for part sizes) gets 412. This
+launcher evaluates the precondition and reports the ETag as S3 does.
+
 Usage: python moto_server.py HOST PORT
 """
 
@@ -442,6 +448,34 @@ def _response_dict_with_status(self):
 
 
 FakeKey.response_dict = property(_response_dict_with_status)
+
+_head_object = responses.S3Response.head_object
+
+
+def head_object(self, bucket_name, query, key_name, headers):
+    part_number = query.get("partNumber", [None])[0]
+    if not part_number:
+        return _head_object(self, bucket_name, query, key_name, headers)
+    if_match = headers.get("If-Match")
+    headers = {k: v for k, v in headers.items() if k.lower() != "if-match"}
+    status, response_headers, body = _head_object(self, bucket_name, query, key_name, headers)
+    version_id = query.get("versionId", [None])[0]
+    try:
+        full_key = self.backend.head_object(bucket_name, key_name, version_id)
+    except Exception:
+        full_key = None
+    if full_key is not None and status in (200, 206):
+        response_headers = dict(response_headers)
+        for name in list(response_headers):
+            if name.lower() == "etag":
+                del response_headers[name]
+        response_headers["ETag"] = full_key.etag
+        if if_match and if_match != full_key.etag:
+            return 412, response_headers, ""
+    return status, response_headers, body
+
+
+responses.S3Response.head_object = head_object
 
 if __name__ == "__main__":
     from moto.server import main

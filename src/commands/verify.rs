@@ -1,0 +1,448 @@
+//! `s3bridge verify SPEC` and `s3bridge verify s3://SRC[/prefix] s3://DST[/prefix]`:
+//! connect to both sides, run `transfer::verify`, print the summary as text, JSON or
+//! JUnit, and turn the verdict into the exit code (0 verified, 1 failed, 3 unverified,
+//! 2 could not verify). Progress and the cost estimate go to stderr.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use super::{load_spec, Status};
+use crate::aws::{Access, Session};
+use crate::cli::{VerifyArgs, VerifyFormat};
+use crate::report::junit;
+use crate::transfer::inventory::{Location, ReadOptions};
+use crate::transfer::keys::{KeyFilter, KeyPlan};
+use crate::transfer::verify::cost::{self, RequestCounter};
+use crate::transfer::verify::{self, Class, Side, Summary, Verdict};
+
+/// `s3://bucket/prefix` → (bucket, prefix). A prefix that does not end in `/` is taken
+/// as a folder (`s3://b/images` is `images/`), as `aws s3 sync` and rclone do.
+pub(crate) fn parse_s3_url(url: &str) -> Result<(String, String)> {
+    let Some(rest) = url.strip_prefix("s3://") else {
+        bail!("{url} is not an s3:// URL (give a spec file, or s3://SOURCE-BUCKET[/prefix] s3://DESTINATION-BUCKET[/prefix])");
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        bail!("{url} names no bucket");
+    }
+    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket.to_string(), prefix))
+}
+
+/// What to compare, from the arguments.
+struct Target {
+    plan: KeyPlan,
+    buckets: [String; 2],
+    /// Regions from the spec; None (ad hoc) asks S3.
+    regions: [Option<String>; 2],
+    title: String,
+}
+
+fn target(args: &VerifyArgs) -> Result<std::result::Result<Target, Status>> {
+    match args.targets.as_slice() {
+        [spec] => {
+            let loaded = match load_spec(std::path::Path::new(spec))? {
+                Ok(loaded) => loaded,
+                Err(status) => return Ok(Err(status)),
+            };
+            let spec = loaded.spec;
+            let plan = KeyPlan::from_spec(&spec)
+                .with_context(|| format!("{spec:?}'s key plan", spec = args.targets[0]))?;
+            Ok(Ok(Target {
+                plan,
+                title: format!("{} → {}", spec.source.bucket, spec.destination.bucket),
+                buckets: [spec.source.bucket.clone(), spec.destination.bucket.clone()],
+                regions: [
+                    Some(spec.source.region.clone()),
+                    Some(spec.destination.region.clone()),
+                ],
+            }))
+        }
+        [source, destination] => {
+            let (source_bucket, source_prefix) = parse_s3_url(source)?;
+            let (destination_bucket, destination_prefix) = parse_s3_url(destination)?;
+            Ok(Ok(Target {
+                plan: KeyPlan::ad_hoc(&source_prefix, &destination_prefix, KeyFilter::default()),
+                title: format!(
+                    "s3://{source_bucket}/{source_prefix} → s3://{destination_bucket}/{destination_prefix}"
+                ),
+                buckets: [source_bucket, destination_bucket],
+                regions: [args.source_region.clone(), args.destination_region.clone()],
+            }))
+        }
+        _ => bail!("give a spec file, or two s3:// URLs"),
+    }
+}
+
+/// A session for one bucket. Without a known region, HeadBucket tells S3's answer
+/// (`x-amz-bucket-region`, also on the 301 a wrong region gets).
+async fn connect(
+    bucket: &str,
+    profile: Option<&String>,
+    region: Option<&String>,
+    endpoint: Option<&String>,
+) -> Result<Session> {
+    let guess = region.cloned().unwrap_or_else(|| {
+        std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|_| "us-east-1".into())
+    });
+    let access = |region: &str| Access {
+        profile: profile.cloned(),
+        endpoint_url: endpoint.cloned(),
+        ..Access::new(region)
+    };
+    let session = Session::connect(&access(&guess)).await?;
+    if region.is_some() || endpoint.is_some() {
+        return Ok(session);
+    }
+    let actual = match session.s3().head_bucket().bucket(bucket).send().await {
+        Ok(out) => out.bucket_region().map(str::to_string),
+        Err(e) => e
+            .raw_response()
+            .and_then(|r| r.headers().get("x-amz-bucket-region"))
+            .map(str::to_string),
+    };
+    match actual {
+        Some(actual) if actual != guess => Session::connect(&access(&actual)).await,
+        _ => Ok(session),
+    }
+}
+
+pub fn run(args: &VerifyArgs) -> Result<Status> {
+    let target = match target(args)? {
+        Ok(target) => target,
+        Err(status) => return Ok(status),
+    };
+    let inventories = [
+        args.source_inventory
+            .as_deref()
+            .map(Location::parse)
+            .transpose()?,
+        args.destination_inventory
+            .as_deref()
+            .map(Location::parse)
+            .transpose()?,
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let summary = runtime.block_on(async {
+        let profiles = [
+            args.source_profile.as_ref(),
+            args.destination_profile.as_ref(),
+        ];
+        let (source, destination) = tokio::join!(
+            connect(
+                &target.buckets[0],
+                profiles[0],
+                target.regions[0].as_ref(),
+                args.endpoint_url.as_ref()
+            ),
+            connect(
+                &target.buckets[1],
+                profiles[1],
+                target.regions[1].as_ref(),
+                args.endpoint_url.as_ref()
+            ),
+        );
+        let (source, destination) = (source?, destination?);
+        let counter = RequestCounter::default();
+        let [source_inventory, destination_inventory] = inventories;
+        let sides = (
+            Side {
+                s3: counter.count(&source.s3()),
+                bucket: target.buckets[0].clone(),
+                inventory: source_inventory,
+            },
+            Side {
+                s3: counter.count(&destination.s3()),
+                bucket: target.buckets[1].clone(),
+                inventory: destination_inventory,
+            },
+        );
+        let options = verify::Options {
+            concurrency: args.concurrency.max(1),
+            deep: args.deep,
+            sample: args.sample,
+            allow_extra: args.allow_extra,
+            report: args.report.clone(),
+            inventory: ReadOptions {
+                memory_budget: args.inventory_memory.max(4) << 20,
+                temp_dir: args.temp_dir.clone(),
+                // Verify compares sizes and ETags; timestamps and the rest are not parsed.
+                detail: false,
+                check_md5: args.inventory_md5,
+                ..ReadOptions::default()
+            },
+            ..verify::Options::default()
+        };
+        let announce = |line: String| eprintln!("verify: {line}");
+        verify::run(
+            sides.0,
+            sides.1,
+            Arc::new(target.plan.clone()),
+            options,
+            &counter,
+            &announce,
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    })?;
+    let verdict = summary.verdict();
+    let status = match verdict {
+        Verdict::Verified => Status::Success,
+        Verdict::Failed => Status::Failure,
+        Verdict::Unverified => Status::Unverified,
+    };
+    match args.format {
+        VerifyFormat::Text => print!("{}", text(&summary, &target.title, args)),
+        VerifyFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&summary, status))?
+        ),
+        VerifyFormat::Junit => print!("{}", junit::to_xml(&[suite(&summary, &target.title)])),
+    }
+    Ok(status)
+}
+
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Verified => "verified",
+        Verdict::Failed => "failed",
+        Verdict::Unverified => "unverified",
+    }
+}
+
+/// The JSON summary: `classes`, `source`/`destination` objects and bytes, then detail.
+pub fn to_json(summary: &Summary, status: Status) -> serde_json::Value {
+    let tally = &summary.tally;
+    let classes: serde_json::Map<String, serde_json::Value> = Class::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), json!(tally.count(*c).objects)))
+        .collect();
+    let class_bytes: serde_json::Map<String, serde_json::Value> = Class::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), json!(tally.count(*c).bytes)))
+        .collect();
+    let side = |count: &verify::Count, report: &verify::SideReport| {
+        json!({
+            "objects": count.objects,
+            "bytes": count.bytes,
+            "bucket": report.bucket,
+            "listing": report.listing,
+            "encryption": report.encryption,
+            "inventory_rows": report.inventory_rows,
+        })
+    };
+    let examples: serde_json::Map<String, serde_json::Value> = summary
+        .examples
+        .iter()
+        .map(|(class, list)| (class.as_str().to_string(), json!(list)))
+        .collect();
+    json!({
+        "classes": classes,
+        "source": side(&tally.source, &summary.sides[0]),
+        "destination": side(&tally.destination, &summary.sides[1]),
+        "class_bytes": class_bytes,
+        "settled_by": {
+            "listing": tally.settled_by[0],
+            "checksums": tally.settled_by[1],
+            "deep": tally.settled_by[2],
+        },
+        "deep": {
+            "objects_read": summary.deep_read.gets,
+            "bytes_read": summary.deep_read.bytes,
+            "sample": summary.sampled.map(|(asked, checked)| json!({"requested": asked, "checked": checked})),
+        },
+        "estimate": summary.estimate,
+        "requests": summary.requests,
+        "cost_usd": summary.cost_usd,
+        "allow_extra": summary.allow_extra,
+        "verdict": verdict_name(summary.verdict()),
+        "exit_code": status.code(),
+        "elapsed_seconds": summary.elapsed.as_secs_f64(),
+        "examples": examples,
+    })
+}
+
+fn failing(class: Class, allow_extra: bool) -> bool {
+    match class {
+        Class::Match => false,
+        Class::Extra => !allow_extra,
+        _ => true,
+    }
+}
+
+fn text(summary: &Summary, title: &str, args: &VerifyArgs) -> String {
+    use std::fmt::Write;
+    let tally = &summary.tally;
+    let mut out = String::new();
+    let _ = writeln!(out, "verify {title}");
+    for class in Class::ALL {
+        let count = tally.count(class);
+        let _ = writeln!(
+            out,
+            "  {:<17}{:>14}  {:>10}",
+            class.as_str(),
+            cost::thousands(count.objects),
+            cost::bytes(count.bytes)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "source: {} objects ({}), destination: {} objects ({})",
+        cost::thousands(tally.source.objects),
+        cost::bytes(tally.source.bytes),
+        cost::thousands(tally.destination.objects),
+        cost::bytes(tally.destination.bytes)
+    );
+    let _ = writeln!(
+        out,
+        "settled by listings {}, checksums {}, bytes {}",
+        cost::thousands(tally.settled_by[0]),
+        cost::thousands(tally.settled_by[1]),
+        cost::thousands(tally.settled_by[2])
+    );
+    let requests: Vec<String> = summary
+        .requests
+        .iter()
+        .map(|(op, n)| format!("{op} {}", cost::thousands(*n)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "requests: {} ({}) in {:.1}s",
+        if requests.is_empty() {
+            "none".to_string()
+        } else {
+            requests.join(", ")
+        },
+        cost::dollars(summary.cost_usd),
+        summary.elapsed.as_secs_f64()
+    );
+    for (class, examples) in &summary.examples {
+        let count = tally.count(*class).objects;
+        let _ = writeln!(out, "{} ({}):", class.as_str(), cost::thousands(count));
+        for e in examples {
+            let _ = writeln!(
+                out,
+                "  {} → {}: {}",
+                e.source_key, e.destination_key, e.reason
+            );
+        }
+        if count > examples.len() as u64 {
+            let _ = writeln!(
+                out,
+                "  … and {} more{}",
+                cost::thousands(count - examples.len() as u64),
+                if args.report.is_some() {
+                    ""
+                } else {
+                    " (--report FILE lists every one)"
+                }
+            );
+        }
+    }
+    let problems: Vec<String> = Class::ALL
+        .iter()
+        .filter(|c| **c != Class::Match && tally.count(**c).objects > 0)
+        .map(|c| {
+            format!(
+                "{} {}",
+                cost::thousands(tally.count(*c).objects),
+                c.as_str()
+            )
+        })
+        .collect();
+    let _ = match summary.verdict() {
+        Verdict::Verified => writeln!(
+            out,
+            "VERIFIED: every object matched{}",
+            if tally.count(Class::Extra).objects > 0 { " (extra objects allowed)" } else { "" }
+        ),
+        Verdict::Failed => writeln!(out, "FAILED: {}", problems.join(", ")),
+        Verdict::Unverified => writeln!(
+            out,
+            "UNVERIFIED: nothing wrong found, but {} objects could not be verified (--deep reads their bytes)",
+            cost::thousands(tally.count(Class::Unverified).objects)
+        ),
+    };
+    out
+}
+
+/// One JUnit test case per class; a class that fails the run is a failure listing its
+/// first keys.
+pub fn suite(summary: &Summary, title: &str) -> junit::Suite {
+    let tally = &summary.tally;
+    let cases = Class::ALL
+        .iter()
+        .map(|&class| {
+            let count = tally.count(class);
+            let failure = (count.objects > 0 && failing(class, summary.allow_extra)).then(|| {
+                let examples = summary
+                    .examples
+                    .get(&class)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let mut details: Vec<String> = examples
+                    .iter()
+                    .map(|e| format!("{} → {}: {}", e.source_key, e.destination_key, e.reason))
+                    .collect();
+                if count.objects > examples.len() as u64 {
+                    details.push(format!(
+                        "… and {} more (--report FILE lists every one)",
+                        count.objects - examples.len() as u64
+                    ));
+                }
+                junit::Failure {
+                    message: format!(
+                        "{} objects {} ({})",
+                        count.objects,
+                        class.as_str(),
+                        cost::bytes(count.bytes)
+                    ),
+                    kind: class.as_str().to_string(),
+                    details: details.join("\n"),
+                }
+            });
+            junit::Case {
+                name: class.as_str().to_string(),
+                classname: format!("verify {title}"),
+                seconds: 0.0,
+                failure,
+            }
+        })
+        .collect();
+    junit::Suite {
+        name: format!("s3bridge verify {title}"),
+        cases,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(parse_s3_url("s3://b").unwrap(), ("b".into(), "".into()));
+        assert_eq!(parse_s3_url("s3://b/").unwrap(), ("b".into(), "".into()));
+        assert_eq!(
+            parse_s3_url("s3://b/images").unwrap(),
+            ("b".into(), "images/".into())
+        );
+        assert_eq!(
+            parse_s3_url("s3://b/a/b/").unwrap(),
+            ("b".into(), "a/b/".into())
+        );
+        assert!(parse_s3_url("b/x").is_err());
+        assert!(parse_s3_url("s3:///x").is_err());
+    }
+}
