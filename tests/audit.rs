@@ -16,10 +16,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, StorageClass,
-    VersioningConfiguration,
+    BucketVersioningStatus, ObjectOwnership, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    StorageClass, VersioningConfiguration,
 };
 use s3bridge::aws::Session;
 use s3bridge::model::{Desired, RolePurpose};
@@ -463,25 +462,7 @@ async fn public_access_block(world: &World) {
 
 async fn set_ownership(world: &World, ownership: ObjectOwnership) {
     let (bucket, _) = world.bucket(Side::Destination);
-    world
-        .destination
-        .s3()
-        .put_bucket_ownership_controls()
-        .bucket(bucket)
-        .ownership_controls(
-            OwnershipControls::builder()
-                .rules(
-                    OwnershipControlsRule::builder()
-                        .object_ownership(ownership)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::set_ownership(&world.destination.s3(), bucket, ownership).await;
 }
 
 async fn ownership(world: &World) {

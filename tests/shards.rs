@@ -7,7 +7,6 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use s3bridge::transfer::shard::KeyRange;
 use serde_json::Value;
 use support::moto::Moto;
@@ -43,16 +42,7 @@ async fn planned_shards_cover_every_object_once_and_stay_balanced() {
         .spec;
     let bucket = spec.source.bucket.clone();
     let s3 = moto.session(SOURCE_ACCOUNT).await.s3();
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::create_bucket(&s3, &bucket, REGION).await;
     // Very uneven prefixes: one holds 80% of the objects, one holds 5.
     let mut keys: BTreeSet<String> = BTreeSet::new();
     for i in 0..640 {

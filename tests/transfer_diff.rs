@@ -7,22 +7,12 @@ mod support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use s3bridge::transfer::diff::{self, Bucket, DiffOptions};
 use s3bridge::transfer::keys::{KeyFilter, KeyPlan};
 use support::{moto::Moto, REGION, SOURCE_ACCOUNT};
 
 async fn bucket_with(s3: &aws_sdk_s3::Client, name: &str, keys: &[&str]) {
-    s3.create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::create_bucket(s3, name, REGION).await;
     for key in keys {
         s3.put_object()
             .bucket(name)

@@ -13,9 +13,8 @@ use std::path::Path;
 use aws_sdk_s3::config::RequestChecksumCalculation;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
+    CompletedMultipartUpload, CompletedPart, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 use s3bridge::aws::{Access, Session};
 use serde_json::Value;
@@ -43,16 +42,7 @@ async fn client(moto: &Moto, checksums: bool) -> aws_sdk_s3::Client {
 }
 
 async fn bucket(s3: &aws_sdk_s3::Client, name: &str) {
-    s3.create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::create_bucket(s3, name, REGION).await;
 }
 
 async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {

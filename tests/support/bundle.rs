@@ -4,11 +4,10 @@
 use std::path::Path;
 
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
+    BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration,
+    LifecycleRule, LifecycleRuleFilter, ObjectOwnership, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
 };
 use s3bridge::spec::{BucketSetting, Side};
 
@@ -29,16 +28,7 @@ pub struct Bundle {
 async fn make_existing_bucket(moto: &Moto, spec: &s3bridge::spec::Spec, side: Side) {
     let b = spec.side(side);
     let s3 = moto.session_in(&b.account_id, &b.region).await.s3();
-    s3.create_bucket()
-        .bucket(&b.bucket)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(b.region.as_str()))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create the existing bucket");
+    super::create_bucket(&s3, &b.bucket, &b.region).await;
     let settings = b
         .existing_config
         .clone()
@@ -127,22 +117,7 @@ async fn make_existing_bucket(moto: &Moto, spec: &s3bridge::spec::Spec, side: Si
                     .unwrap();
             }
             BucketSetting::Ownership => {
-                s3.put_bucket_ownership_controls()
-                    .bucket(&b.bucket)
-                    .ownership_controls(
-                        OwnershipControls::builder()
-                            .rules(
-                                OwnershipControlsRule::builder()
-                                    .object_ownership(ObjectOwnership::ObjectWriter)
-                                    .build()
-                                    .unwrap(),
-                            )
-                            .build()
-                            .unwrap(),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
+                super::set_ownership(&s3, &b.bucket, ObjectOwnership::ObjectWriter).await;
             }
             BucketSetting::Replication => {
                 panic!("the harness does not pre-create an existing replication configuration")

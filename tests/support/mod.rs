@@ -93,3 +93,37 @@ pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
         std::fs::write(path, content).unwrap();
     }
 }
+
+/// Creates `name` in `region` (S3 requires the location constraint outside us-east-1).
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str, region: &str) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create bucket {name}: {e:?}"));
+}
+
+/// Sets a bucket's object ownership (ACLs are disabled only by BucketOwnerEnforced).
+pub async fn set_ownership(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    ownership: aws_sdk_s3::types::ObjectOwnership,
+) {
+    use aws_sdk_s3::types::{OwnershipControls, OwnershipControlsRule};
+    let rule = OwnershipControlsRule::builder()
+        .object_ownership(ownership)
+        .build()
+        .unwrap();
+    s3.put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(OwnershipControls::builder().rules(rule).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
