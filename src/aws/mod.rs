@@ -13,6 +13,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub mod requests;
+
 /// How to reach one account.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
@@ -85,9 +87,18 @@ impl Session {
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.s3_with(|builder| builder)
+    }
+
+    /// An S3 client with extra settings on top of this session's (the copy stage turns
+    /// the SDK's retries off to run its own, rate-adapting ones, and counts requests).
+    pub fn s3_with(
+        &self,
+        configure: impl FnOnce(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder,
+    ) -> aws_sdk_s3::Client {
         let builder = aws_sdk_s3::config::Builder::from(&self.config)
             .force_path_style(self.access.endpoint_url.is_some());
-        aws_sdk_s3::Client::from_conf(builder.build())
+        aws_sdk_s3::Client::from_conf(configure(builder).build())
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {

@@ -5,6 +5,7 @@
 //! not do its job (unreadable files, no credentials, unreachable endpoint). `verify`
 //! adds 3 for "nothing wrong found, but some objects could not be verified".
 
+mod copy;
 mod generate;
 mod policies;
 mod validate;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         }
         Command::Generate(args) => generate::run(&args),
         Command::Policies(args) => policies::run(&args),
+        Command::Copy(args) => copy::run(&args),
     }
 }
 

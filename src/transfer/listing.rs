@@ -27,7 +27,14 @@ pub struct ObjectEntry {
 impl ObjectEntry {
     /// Parts of a multipart upload, from the ETag's `-N` suffix; None for single-part.
     pub fn multipart_parts(&self) -> Option<u32> {
-        self.etag.rsplit_once('-').and_then(|(_, n)| n.parse().ok())
+        ObjectEntry::parts_in_etag(&self.etag)
+    }
+
+    /// Parts of a multipart upload from any ETag (quoted or not); None for single-part.
+    pub fn parts_in_etag(etag: &str) -> Option<u32> {
+        etag.trim_matches('"')
+            .rsplit_once('-')
+            .and_then(|(_, n)| n.parse().ok())
     }
 }
 

@@ -8,6 +8,7 @@
 //! Each stage is joined to the next by a bounded channel, so memory stays flat however
 //! many objects the buckets hold.
 
+pub mod copy;
 pub mod diff;
 pub mod keys;
 pub mod listing;
