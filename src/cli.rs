@@ -30,7 +30,7 @@ pub enum Command {
     Policies(PoliciesArgs),
     /// Copy the objects already in the source bucket: only what is missing or different,
     /// server-side where one principal reaches both buckets, streamed otherwise.
-    Copy(CopyArgs),
+    Copy(Box<CopyArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

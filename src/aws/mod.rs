@@ -61,7 +61,17 @@ impl Session {
                     .build(),
             );
         if let Some(profile) = &access.profile {
-            loader = loader.profile_name(profile);
+            // A named profile wins over AWS_ACCESS_KEY_ID & co., as `aws --profile` does;
+            // the default chain would look at the environment first.
+            loader = loader.profile_name(profile).credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .configure(
+                        &aws_config::provider_config::ProviderConfig::without_region()
+                            .with_region(Some(Region::new(access.region.clone()))),
+                    )
+                    .build(),
+            );
         }
         if let Some(endpoint) = &access.endpoint_url {
             loader = loader.endpoint_url(endpoint);

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod bundle;
+pub mod fault_proxy;
 pub mod moto;
 pub mod terraform;
 
