@@ -67,6 +67,7 @@ async fn put_multipart(
         .key(key)
         .content_type("application/x-test")
         .metadata("origin", "multipart")
+        .tagging("layout=by-part")
         .send()
         .await
         .unwrap();
@@ -288,6 +289,15 @@ async fn ad_hoc_copy_remaps_preserves_and_reruns_to_nothing() {
     assert_eq!(big.content_length(), Some(5 << 20));
     assert_eq!(big.metadata().unwrap()["origin"], "multipart");
     assert_eq!(big.content_type(), Some("application/x-test"));
+    let tags = s3
+        .get_object_tagging()
+        .bucket("dst")
+        .key("avatar/big.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tag_set().len(), 1, "multipart tags copied");
+    assert_eq!(summary["requests"]["GetObjectTagging"], 1, "{summary}");
 
     let lines = report(&report_path);
     assert_eq!(lines.len(), 4, "{lines:?}");
@@ -654,7 +664,16 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
         .await
         .unwrap();
     let src = source.s3();
-    put(&src, &source_bucket, "images/p.png", b"picture").await;
+    src.put_object()
+        .bucket(&source_bucket)
+        .key("images/p.png")
+        .body(b"picture".to_vec().into())
+        .content_type("image/png")
+        .metadata("camera", "x1")
+        .tagging("class=public")
+        .send()
+        .await
+        .unwrap();
     put(&src, &source_bucket, "scans/a.dcm", b"scan").await;
     put(&src, &source_bucket, "scans/b.tmp", b"excluded by the spec").await;
     put(
@@ -721,6 +740,23 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
         (first.parts_count(), first.content_length()),
         (Some(2), Some(5 << 20))
     );
+    let picture = dst
+        .head_object()
+        .bucket(&destination_bucket)
+        .key("avatar/p.png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(picture.content_type(), Some("image/png"));
+    assert_eq!(picture.metadata().unwrap()["camera"], "x1");
+    let tags = dst
+        .get_object_tagging()
+        .bucket(&destination_bucket)
+        .key("avatar/p.png")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tag_set().len(), 1, "tags streamed too");
     let scan = dst
         .head_object()
         .bucket(&destination_bucket)

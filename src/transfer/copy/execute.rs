@@ -292,12 +292,14 @@ impl Copier {
         .await
     }
 
+    /// The source's tags as a header value, read only when HEAD/GET counted some (S3
+    /// sends `x-amz-tagging-count` only for tagged objects).
     async fn source_tags(
         &self,
         source: &ObjectEntry,
         tag_count: Option<i32>,
     ) -> Result<Option<String>, RequestError> {
-        if tag_count == Some(0) {
+        if tag_count.unwrap_or(0) == 0 {
             return Ok(None);
         }
         let tags = retry(&self.retry, &self.gate, || {

@@ -89,6 +89,7 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
     );
     let mut deletions: Vec<(String, ObjectEntry)> = Vec::new();
     let mut error = None;
+    let interrupted = on_ctrl_c();
     'batches: while let Some(batch) = batches.recv().await {
         let pairs = match batch {
             Ok(pairs) => pairs,
@@ -98,6 +99,13 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
             }
         };
         for pair in pairs {
+            if interrupted.load(Ordering::Relaxed) {
+                error = Some(
+                    "interrupted: the objects in flight were finished; run the same command again to copy the rest"
+                        .to_string(),
+                );
+                break 'batches;
+            }
             let key = pair.destination_key(&job.plan);
             match decide(&pair) {
                 Decision::Skip(reason) => {
@@ -153,6 +161,26 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
     summary.error = error;
     summary.price();
     Ok(summary)
+}
+
+/// A flag raised by the first Ctrl-C: no new object is started, those in flight finish
+/// (or abort their multipart uploads), and the summary is printed. A second Ctrl-C exits
+/// at once.
+fn on_ctrl_c() -> Arc<std::sync::atomic::AtomicBool> {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let raised = flag.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            raised.store(true, Ordering::Relaxed);
+            eprintln!(
+                "\ninterrupted: finishing the objects in flight (Ctrl-C again to stop at once)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    flag
 }
 
 /// Copies (or settles, then maybe copies) one object.
