@@ -13,6 +13,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub mod endpoint_cache;
 pub mod requests;
 
 /// How to reach one account.
@@ -107,7 +108,8 @@ impl Session {
         configure: impl FnOnce(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder,
     ) -> aws_sdk_s3::Client {
         let builder = aws_sdk_s3::config::Builder::from(&self.config)
-            .force_path_style(self.access.endpoint_url.is_some());
+            .force_path_style(self.access.endpoint_url.is_some())
+            .endpoint_resolver(endpoint_cache::CachingResolver::new());
         aws_sdk_s3::Client::from_conf(configure(builder).build())
     }
 

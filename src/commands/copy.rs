@@ -322,9 +322,9 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             .await
             .context("the copy stage stopped unexpectedly")?
             .with_context(|| match &report_path {
-            Some(path) => format!("writing the report {}", path.display()),
-            None => "collecting results".to_string(),
-        })?;
+                Some(path) => format!("writing the report {}", path.display()),
+                None => "collecting results".to_string(),
+            })?;
         match args.format {
             TextOrJson::Json => println!("{}", serde_json::to_string(&summary)?),
             TextOrJson::Text => println!("{}", summary.text()),

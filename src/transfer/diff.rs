@@ -289,7 +289,9 @@ pub async fn merge_pages(
                 destination = destinations.next().await?;
             }
             batch.push(pair);
-            if batch.len() >= PAIRS_PER_BATCH && tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+            if batch.len() >= PAIRS_PER_BATCH
+                && tx.send(Ok(std::mem::take(&mut batch))).await.is_err()
+            {
                 return Ok(());
             }
         }
