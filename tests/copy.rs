@@ -783,3 +783,67 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
         "{summary}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_finishes_objects_in_flight_and_prints_the_summary() {
+    let moto = Moto::start();
+    let s3 = plain_session(&moto.endpoint).await.s3();
+    make_bucket(&s3, "src").await;
+    make_bucket(&s3, "dst").await;
+    const OBJECTS: usize = 300;
+    for i in 0..OBJECTS {
+        put(&s3, "src", &format!("k/{i:04}"), b"x").await;
+    }
+    let endpoint = moto.endpoint.clone();
+    let args = [
+        "copy",
+        "s3://src",
+        "s3://dst",
+        "--endpoint-url",
+        &endpoint,
+        "--source-region",
+        REGION,
+        "--concurrency",
+        "2",
+        "--quiet",
+        "--format",
+        "json",
+    ];
+    let child = binary(&args, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s3
+        .list_objects_v2()
+        .bucket("dst")
+        .send()
+        .await
+        .unwrap()
+        .key_count()
+        .unwrap_or(0)
+        < 10
+    {
+        assert!(Instant::now() < deadline, "the copy did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        summary["error"].as_str().unwrap().contains("interrupted"),
+        "{summary}"
+    );
+    let copied = summary["copied"].as_u64().unwrap() as usize;
+    assert!(copied > 0 && copied < OBJECTS, "{summary}");
+    // Everything started was finished and counted: the summary matches the bucket.
+    assert_eq!(keys(&s3, "dst").await.len(), copied);
+}
