@@ -94,6 +94,7 @@ pub struct CopyArgs {
     pub source_profile: Option<String>,
     /// Profile for the destination side. When the two sides use different credentials,
     /// objects are streamed GET → PUT through this machine instead of copied server-side.
+    /// With --assume-copy-role it is only used to resolve the destination key's alias.
     #[arg(long, value_name = "NAME")]
     pub destination_profile: Option<String>,
     /// Spec mode: assume the spec's copy role (from the source profile's credentials) for

@@ -179,7 +179,8 @@ async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
         .with_context(|| {
             format!(
                 "cannot resolve the destination key {alias} to its ARN (the bucket policy only accepts that key); \
-                 pass --destination-kms-key ARN (`terraform output -raw destination_kms_key_arn` in the bundle)"
+                 pass --destination-kms-key ARN (`terraform output -raw destination_kms_key_arn` in the bundle), \
+                 or --destination-profile with a principal allowed kms:DescribeKey (the copy role is not)"
             )
         })?;
     described
@@ -252,7 +253,20 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             Transport::Stream
         };
         if let (None, Some(alias)) = (&setup.settings.kms_key_arn, &setup.key_alias) {
-            setup.settings.kms_key_arn = Some(resolve_alias(&destination_session, alias).await?);
+            // The copy role may not describe keys; a destination profile given next to
+            // --assume-copy-role is used for this one lookup.
+            let lookup = match (&args.destination_profile, args.assume_copy_role) {
+                (Some(profile), true) => {
+                    Session::connect(&Access {
+                        profile: Some(profile.clone()),
+                        assume_role: None,
+                        ..setup.destination.0.clone()
+                    })
+                    .await?
+                }
+                _ => destination_session.clone(),
+            };
+            setup.settings.kms_key_arn = Some(resolve_alias(&lookup, alias).await?);
         }
         let counter = RequestCounter::new();
         let listing = |session: &Session| session.s3_with(|b| counter.attach(b));
