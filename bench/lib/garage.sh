@@ -9,11 +9,12 @@
 # `garage` on PATH, else built once with `cargo install --locked` (20-40 min on two cores)
 # into bench/work/garage-$GARAGE_VERSION. Ports: GARAGE_PORT_BASE (default 3910) + 0 S3,
 # + 1 RPC, + 3 admin. The server runs on core GARAGE_CPU (default 0) so clients pinned
-# elsewhere do not compete with it.
+# elsewhere do not compete with it, at niceness GARAGE_NICE (default 0; negative needs root).
 
 GARAGE_VERSION=${GARAGE_VERSION:-2.5.0}
 GARAGE_PORT_BASE=${GARAGE_PORT_BASE:-3910}
 GARAGE_CPU=${GARAGE_CPU:-0}
+GARAGE_NICE=${GARAGE_NICE:-0}
 _garage_bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 garage_binary() {
@@ -56,8 +57,8 @@ root_domain = ".s3.garage.localhost"
 [admin]
 api_bind_addr = "127.0.0.1:$((GARAGE_PORT_BASE + 3))"
 TOML
-  taskset -c "$GARAGE_CPU" "$GARAGE" -c "$GARAGE_CONF" server >"$dir/server.log" 2>&1 &
-  GARAGE_PID=$!
+  nice -n "$GARAGE_NICE" taskset -c "$GARAGE_CPU" "$GARAGE" -c "$GARAGE_CONF" server >"$dir/server.log" 2>&1 &
+  export GARAGE GARAGE_CONF GARAGE_PID=$!
   trap garage_stop EXIT
   local _
   for _ in $(seq 100); do garage status >/dev/null 2>&1 && break; sleep 0.2; done

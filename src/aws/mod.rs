@@ -13,6 +13,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub mod endpoint_cache;
+pub mod requests;
+
 /// How to reach one account.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
@@ -59,7 +62,17 @@ impl Session {
                     .build(),
             );
         if let Some(profile) = &access.profile {
-            loader = loader.profile_name(profile);
+            // A named profile wins over AWS_ACCESS_KEY_ID & co., as `aws --profile` does;
+            // the default chain would look at the environment first.
+            loader = loader.profile_name(profile).credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .configure(
+                        &aws_config::provider_config::ProviderConfig::without_region()
+                            .with_region(Some(Region::new(access.region.clone()))),
+                    )
+                    .build(),
+            );
         }
         if let Some(endpoint) = &access.endpoint_url {
             loader = loader.endpoint_url(endpoint);
@@ -85,9 +98,19 @@ impl Session {
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.s3_with(|builder| builder)
+    }
+
+    /// An S3 client with extra settings on top of this session's (the copy stage turns
+    /// the SDK's retries off to run its own, rate-adapting ones, and counts requests).
+    pub fn s3_with(
+        &self,
+        configure: impl FnOnce(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder,
+    ) -> aws_sdk_s3::Client {
         let builder = aws_sdk_s3::config::Builder::from(&self.config)
-            .force_path_style(self.access.endpoint_url.is_some());
-        aws_sdk_s3::Client::from_conf(builder.build())
+            .force_path_style(self.access.endpoint_url.is_some())
+            .endpoint_resolver(endpoint_cache::CachingResolver::new());
+        aws_sdk_s3::Client::from_conf(configure(builder).build())
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {

@@ -6,6 +6,7 @@
 //! adds 3 for "nothing wrong found, but some objects could not be verified".
 
 mod audit;
+mod copy;
 mod generate;
 mod policies;
 mod replicate_existing;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Shards(command) => shards::run(&command),
         Command::Audit(args) => audit::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Copy(args) => copy::run(&args),
     }
 }
 
@@ -75,6 +77,28 @@ pub(crate) fn load_spec(
     }
 }
 
+/// `s3://bucket/prefix` → (bucket, prefix) for the ad hoc forms of `copy` and `verify`.
+/// A prefix that does not end in `/` is taken as a folder (`s3://b/images` is `images/`),
+/// as `aws s3 sync` and rclone do.
+pub(crate) fn parse_s3_url(url: &str) -> Result<(String, String)> {
+    let Some(rest) = url.strip_prefix("s3://") else {
+        anyhow::bail!(
+            "`{url}` is not an s3:// URL (give a spec file, or s3://SOURCE-BUCKET[/PREFIX] \
+             s3://DESTINATION-BUCKET[/PREFIX])"
+        );
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        anyhow::bail!("`{url}` names no bucket");
+    }
+    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket.to_string(), prefix))
+}
+
 /// Runs the async part of a command (the AWS calls) to completion.
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -94,4 +118,25 @@ pub(crate) async fn source_session(
         ..crate::aws::Access::new(&spec.source.region)
     };
     crate::aws::Session::connect(&access).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_s3_url;
+
+    #[test]
+    fn s3_urls_split_into_bucket_and_folder_prefix() {
+        assert_eq!(parse_s3_url("s3://b").unwrap(), ("b".into(), "".into()));
+        assert_eq!(parse_s3_url("s3://b/").unwrap(), ("b".into(), "".into()));
+        assert_eq!(
+            parse_s3_url("s3://b/images").unwrap(),
+            ("b".into(), "images/".into())
+        );
+        assert_eq!(
+            parse_s3_url("s3://b/a/b/").unwrap(),
+            ("b".into(), "a/b/".into())
+        );
+        assert!(parse_s3_url("b/x").is_err());
+        assert!(parse_s3_url("s3:///x").is_err());
+    }
 }

@@ -8,32 +8,15 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use super::{load_spec, Status};
+use super::{load_spec, parse_s3_url, Status};
+use crate::aws::requests::RequestCounter;
 use crate::aws::{Access, Session};
 use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::report::junit;
 use crate::transfer::inventory::{Location, ReadOptions};
 use crate::transfer::keys::{KeyFilter, KeyPlan};
-use crate::transfer::verify::cost::{self, RequestCounter};
+use crate::transfer::verify::cost;
 use crate::transfer::verify::{self, Class, Side, Summary, Verdict};
-
-/// `s3://bucket/prefix` → (bucket, prefix). A prefix that does not end in `/` is taken
-/// as a folder (`s3://b/images` is `images/`), as `aws s3 sync` and rclone do.
-pub(crate) fn parse_s3_url(url: &str) -> Result<(String, String)> {
-    let Some(rest) = url.strip_prefix("s3://") else {
-        bail!("{url} is not an s3:// URL (give a spec file, or s3://SOURCE-BUCKET[/prefix] s3://DESTINATION-BUCKET[/prefix])");
-    };
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        bail!("{url} names no bucket");
-    }
-    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
-        prefix.to_string()
-    } else {
-        format!("{prefix}/")
-    };
-    Ok((bucket.to_string(), prefix))
-}
 
 /// What to compare, from the arguments.
 struct Target {
@@ -423,26 +406,5 @@ pub fn suite(summary: &Summary, title: &str) -> junit::Suite {
     junit::Suite {
         name: format!("s3bridge verify {title}"),
         cases,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        assert_eq!(parse_s3_url("s3://b").unwrap(), ("b".into(), "".into()));
-        assert_eq!(parse_s3_url("s3://b/").unwrap(), ("b".into(), "".into()));
-        assert_eq!(
-            parse_s3_url("s3://b/images").unwrap(),
-            ("b".into(), "images/".into())
-        );
-        assert_eq!(
-            parse_s3_url("s3://b/a/b/").unwrap(),
-            ("b".into(), "a/b/".into())
-        );
-        assert!(parse_s3_url("b/x").is_err());
-        assert!(parse_s3_url("s3:///x").is_err());
     }
 }

@@ -40,7 +40,7 @@ impl Default for DiffOptions {
             ranges_per_segment: 8,
             concurrent_ranges: 16,
             page_size: 1000,
-            buffered_pages: 2,
+            buffered_pages: 1,
             shard: None,
         }
     }
@@ -68,6 +68,11 @@ impl Pair {
 
 pub type Batch = Result<Vec<Pair>, ListError>;
 
+/// Pairs sent at once. Every range being merged holds up to one batch while it fills,
+/// so this (times the ranges in flight) bounds the diff's memory together with the
+/// listers' pages; small batches keep a million-key run as small as a ten-thousand one.
+pub const PAIRS_PER_BATCH: usize = 200;
+
 /// Starts comparing `source` and `destination` under `plan`; batches of pairs arrive on
 /// the returned channel until every range is done (or after the first error).
 pub fn start(
@@ -76,7 +81,9 @@ pub fn start(
     plan: Arc<KeyPlan>,
     options: DiffOptions,
 ) -> mpsc::Receiver<Batch> {
-    let (tx, rx) = mpsc::channel(options.concurrent_ranges.max(1) * 2);
+    // A few small batches in the channel: what waits here is memory that grows with
+    // nothing but these constants (see PAIRS_PER_BATCH).
+    let (tx, rx) = mpsc::channel(options.concurrent_ranges.clamp(1, 8));
     tokio::spawn(async move {
         let limit = Arc::new(Semaphore::new(options.concurrent_ranges.max(1)));
         let mut tasks = Vec::new();
@@ -225,7 +232,7 @@ pub async fn merge_pages(
         pages: destinations,
         current: Vec::new().into_iter(),
     };
-    let mut batch = Vec::with_capacity(1000);
+    let mut batch = Vec::with_capacity(PAIRS_PER_BATCH);
     let outcome: Result<(), ListError> = async {
         let mut source = sources.next().await?;
         let mut destination = destinations.next().await?;
@@ -282,7 +289,9 @@ pub async fn merge_pages(
                 destination = destinations.next().await?;
             }
             batch.push(pair);
-            if batch.len() >= 1000 && tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
+            if batch.len() >= PAIRS_PER_BATCH
+                && tx.send(Ok(std::mem::take(&mut batch))).await.is_err()
+            {
                 return Ok(());
             }
         }

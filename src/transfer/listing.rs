@@ -27,7 +27,14 @@ pub struct ObjectEntry {
 impl ObjectEntry {
     /// Parts of a multipart upload, from the ETag's `-N` suffix; None for single-part.
     pub fn multipart_parts(&self) -> Option<u32> {
-        self.etag.rsplit_once('-').and_then(|(_, n)| n.parse().ok())
+        ObjectEntry::parts_in_etag(&self.etag)
+    }
+
+    /// Parts of a multipart upload from any ETag (quoted or not); None for single-part.
+    pub fn parts_in_etag(etag: &str) -> Option<u32> {
+        etag.trim_matches('"')
+            .rsplit_once('-')
+            .and_then(|(_, n)| n.parse().ok())
     }
 }
 
@@ -155,6 +162,11 @@ async fn list_into(
         } else if let Some(after) = &start_after {
             call = call.start_after(after);
         }
+        // A place in the channel first, then the request: a lister whose consumer is
+        // behind waits without a page in hand, so pages never pile up past the channel.
+        let Ok(slot) = tx.reserve().await else {
+            return Ok(()); // the consumer stopped
+        };
         let page = call
             .send()
             .await
@@ -175,8 +187,14 @@ async fn list_into(
             }
             entries.push(entry(object, key));
         }
-        if !entries.is_empty() && tx.send(Ok(entries)).await.is_err() {
-            return Ok(()); // the consumer stopped
+        let next = match (page.is_truncated(), page.next_continuation_token()) {
+            (Some(true), Some(token)) => Some(token.to_string()),
+            _ => None,
+        };
+        // The SDK's page (its parsed objects) is freed here: only our compact entries wait.
+        drop(page);
+        if !entries.is_empty() {
+            slot.send(Ok(entries));
         }
         if past_end {
             return Ok(());
@@ -186,9 +204,9 @@ async fn list_into(
             start_after = Some(target);
             continue;
         }
-        match (page.is_truncated(), page.next_continuation_token()) {
-            (Some(true), Some(token)) => continuation = Some(token.to_string()),
-            _ => return Ok(()),
+        match next {
+            Some(token) => continuation = Some(token),
+            None => return Ok(()),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! Each stage is joined to the next by a bounded channel, so memory stays flat however
 //! many objects the buckets hold.
 
+pub mod copy;
 pub mod diff;
 pub mod inventory;
 pub mod keys;

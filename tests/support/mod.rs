@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod bundle;
+pub mod fault_proxy;
 pub mod judges;
 pub mod moto;
 pub mod s3control_stub;

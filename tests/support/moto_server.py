@@ -1,4 +1,4 @@
-"""Starts moto server for s3bridge's tests, with two kinds of S3 responses fixed.
+"""Starts moto server for s3bridge's tests, with the gaps that matter to them fixed.
 
 moto stores a bucket's replication configuration as it was sent, but its
 GetBucketReplication answer rebuilds each rule from ID, Priority, Status and
@@ -13,7 +13,7 @@ operation (`<GetBucketVersioningResponse>`) where S3 uses the shape's own name
 (`<VersioningConfiguration>`). boto3 ignores the root name; the Rust SDK checks it and
 refuses the answer, so those roots are renamed to what S3 sends.
 
-Third (sections below, each naming its gap), what audit's tests need:
+Third (sections below, each naming its gap), what audit's and batch's tests need:
 - bucket policies: moto evaluates their conditions against an empty request and treats
   any unknown operator as met, so s3bridge's TLS-only Deny refuses every object request;
   here conditions are evaluated as AWS does for a request over TLS (the SDK's only way
@@ -27,11 +27,19 @@ Third (sections below, each naming its gap), what audit's tests need:
   status by sending `x-amz-replication-status` with its PutObject (a test-only header;
   HEAD and GET then report it as S3 would).
 
-Third, HEAD with `partNumber` on a multipart object: S3 answers with the whole object's
-ETag (`"<md5>-N"`, with `x-amz-mp-parts-count`) and evaluates `If-Match` against it;
-moto answers with the part's own ETag and compares `If-Match` with that, so a request
-pinned to the object's ETag (as `s3bridge verify` sends for part sizes) gets 412. This
-launcher evaluates the precondition and reports the ETag as S3 does.
+Fourth, moto gives every object an ETag that is the MD5 of its content. On S3 the
+ETag of an SSE-KMS (or SSE-C) object is not an MD5 of the content: it is opaque, and
+a copy of the object gets a different one. Copy's decision depends on that (same size,
+different ETag must be settled with checksums, or SSE-KMS objects would be copied again
+on every run), so single-part SSE-KMS objects here get an ETag unique to each write,
+as on S3.
+
+Fifth, reading one part of a multipart object (`?partNumber=N`, how a copy learns the
+source's part layout): moto's GET ignores partNumber and sends the whole object without
+`x-amz-mp-parts-count`, and its HEAD answers with the part's own ETag, metadata and
+content type (checking `If-Match` against the part's ETag). S3 answers both with the
+part's size (and bytes) and the object's ETag, metadata and parts count, and evaluate
+`If-Match` against the object's ETag (as `s3bridge verify` sends for part sizes); so here.
 
 Usage: python moto_server.py HOST PORT
 """
@@ -449,33 +457,89 @@ def _response_dict_with_status(self):
 
 FakeKey.response_dict = property(_response_dict_with_status)
 
+import hashlib
+import uuid
+
+from moto.s3.models import FakeKey
+
+_md5_etag = FakeKey.etag
+
+
+def _etag_as_s3(self):
+    etag = _md5_etag.fget(self)
+    if self.encryption != "aws:kms" or "-" in etag:
+        return etag
+    nonce = self.__dict__.setdefault("_s3bridge_write_nonce", uuid.uuid4().hex)
+    return '"' + hashlib.md5((etag + nonce).encode()).hexdigest() + '"'
+
+
+FakeKey.etag = property(_etag_as_s3)
+
+from moto.s3.exceptions import InvalidRange, PreconditionFailed
+
+
+def _multipart_key(self, key_name, query):
+    version_id = query.get("versionId", [None])[0]
+    key = self.backend.get_object(self.bucket_name, key_name, version_id=version_id)
+    return key if key is not None and key.multipart else None
+
+
+def _check_object_etag(key, headers):
+    if_match = headers.get("If-Match")
+    if if_match and key.etag not in [if_match, f'"{if_match}"']:
+        raise PreconditionFailed("If-Match")
+
+
+def _part_response(self, key, part_number, body_wanted):
+    numbers = key.multipart.partlist
+    if part_number > len(numbers):
+        raise InvalidRange(actual_size=str(key.size), range_requested=f"part {part_number}")
+    start = sum(key.multipart.parts[n].size for n in numbers[: part_number - 1])
+    size = key.multipart.parts[numbers[part_number - 1]].size
+    headers = dict(key.metadata)
+    headers.update(key.response_dict)
+    headers["content-range"] = f"bytes {start}-{start + size - 1}/{key.size}"
+    headers["content-length"] = str(size)
+    headers["x-amz-mp-parts-count"] = str(len(numbers))
+    tags = self.backend.tagger.list_tags_for_resource(key.arn)["Tags"]
+    headers["x-amz-tagging-count"] = str(len(tags))
+    body = key.value[start : start + size] if body_wanted else ""
+    return 206, headers, body
+
+
 _head_object = responses.S3Response.head_object
 
 
 def head_object(self, bucket_name, query, key_name, headers):
-    part_number = query.get("partNumber", [None])[0]
-    if not part_number:
-        return _head_object(self, bucket_name, query, key_name, headers)
-    if_match = headers.get("If-Match")
-    headers = {k: v for k, v in headers.items() if k.lower() != "if-match"}
-    status, response_headers, body = _head_object(self, bucket_name, query, key_name, headers)
-    version_id = query.get("versionId", [None])[0]
-    try:
-        full_key = self.backend.head_object(bucket_name, key_name, version_id)
-    except Exception:
-        full_key = None
-    if full_key is not None and status in (200, 206):
-        response_headers = dict(response_headers)
-        for name in list(response_headers):
-            if name.lower() == "etag":
-                del response_headers[name]
-        response_headers["ETag"] = full_key.etag
-        if if_match and if_match != full_key.etag:
-            return 412, response_headers, ""
-    return status, response_headers, body
+    part_number = int(query.get("partNumber", ["0"])[0] or 0)
+    if part_number:
+        self.bucket_name = bucket_name
+        key = _multipart_key(self, key_name, query)
+        if key is not None:
+            self._set_action("KEY", "HEAD", query)
+            self._authenticate_and_authorize_s3_action(bucket_name=bucket_name, key_name=key_name)
+            _check_object_etag(key, headers)
+            return _part_response(self, key, part_number, body_wanted=False)
+    return _head_object(self, bucket_name, query, key_name, headers)
 
 
 responses.S3Response.head_object = head_object
+
+_key_response_get = responses.S3Response._key_response_get
+
+
+def _key_response_get_part(self, query, key_name):
+    part_number = int(query.get("partNumber", ["0"])[0] or 0)
+    key = _multipart_key(self, key_name, query) if part_number else None
+    if key is None or "uploadId" in query:
+        return _key_response_get(self, query, key_name)
+    self._set_action("KEY", "GET", query)
+    self._authenticate_and_authorize_s3_action(bucket_name=self.bucket_name, key_name=key_name)
+    _check_object_etag(key, self.headers)
+    return _part_response(self, key, part_number, body_wanted=True)
+
+
+responses.S3Response._key_response_get = _key_response_get_part
 
 if __name__ == "__main__":
     from moto.server import main

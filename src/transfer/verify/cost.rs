@@ -1,86 +1,15 @@
-//! What verification costs: every S3 request counted by operation (an SDK interceptor
-//! on the clients verify uses, so retries count too), S3 Standard request prices, and
-//! the estimate printed before each live tier starts.
+//! What verification costs: the estimate printed before each live tier starts, and the
+//! formatting of counts, bytes and dollars. Requests are counted and priced by
+//! `crate::aws::requests`.
 //!
 //! Prices (S3 Standard, per 1,000 requests): LIST $0.005; GET, HEAD and other reads
 //! $0.0004. Data transfer is free inside a region; reading out of AWS is billed per GB
 //! on top, and Standard-IA / Glacier Instant Retrieval objects add a per-GB retrieval
 //! fee: the estimate names the bytes so those can be worked out.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
 
-/// USD per 1,000 LIST requests.
-pub const LIST_PER_1000: f64 = 0.005;
-/// USD per 1,000 GET/HEAD requests.
-pub const GET_PER_1000: f64 = 0.0004;
-
-/// The price of one request of `operation`.
-pub fn price(operation: &str) -> f64 {
-    if operation.starts_with("List") {
-        LIST_PER_1000 / 1000.0
-    } else {
-        GET_PER_1000 / 1000.0
-    }
-}
-
-/// Requests made, by operation name (ListObjectsV2, HeadObject, GetObject...).
-#[derive(Debug, Clone, Default)]
-pub struct RequestCounter {
-    counts: Arc<Mutex<BTreeMap<String, u64>>>,
-}
-
-impl RequestCounter {
-    /// `s3` with every request it sends counted here.
-    pub fn count(&self, s3: &aws_sdk_s3::Client) -> aws_sdk_s3::Client {
-        let config = s3.config().to_builder().interceptor(self.clone()).build();
-        aws_sdk_s3::Client::from_conf(config)
-    }
-
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counts.lock().expect("counter lock").clone()
-    }
-
-    pub fn cost(&self) -> f64 {
-        self.snapshot()
-            .iter()
-            .map(|(op, n)| price(op) * *n as f64)
-            .sum()
-    }
-}
-
-impl Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "s3bridge-request-counter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let operation = cfg
-            .load::<Metadata>()
-            .map_or("unknown", |m| m.name())
-            .to_string();
-        *self
-            .counts
-            .lock()
-            .expect("counter lock")
-            .entry(operation)
-            .or_default() += 1;
-        Ok(())
-    }
-}
+use crate::aws::requests::{READ_PER_1000, WRITE_OR_LIST_PER_1000};
 
 /// What the live tiers after the listing will do, at most.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -100,11 +29,11 @@ pub struct Estimate {
 
 impl Estimate {
     pub fn tier2_cost(&self) -> f64 {
-        self.tier2_heads as f64 * GET_PER_1000 / 1000.0
+        self.tier2_heads as f64 * READ_PER_1000 / 1000.0
     }
 
     pub fn tier3_cost(&self) -> f64 {
-        self.tier3_gets as f64 * GET_PER_1000 / 1000.0
+        self.tier3_gets as f64 * READ_PER_1000 / 1000.0
     }
 }
 
@@ -151,7 +80,7 @@ pub fn dollars(usd: f64) -> String {
 pub fn listing_line() -> String {
     format!(
         "tier 1 (listings): 1 ListObjectsV2 request per 1,000 keys on each side ({} per 1,000 requests, about $0.01 per million objects verified)",
-        dollars(LIST_PER_1000)
+        dollars(WRITE_OR_LIST_PER_1000)
     )
 }
 
@@ -192,7 +121,5 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(dollars(0.0004), "$0.000400");
         assert_eq!(dollars(12.5), "$12.50");
-        assert!((price("ListObjectsV2") - 0.000005).abs() < 1e-12);
-        assert!((price("HeadObject") - 0.0000004).abs() < 1e-12);
     }
 }

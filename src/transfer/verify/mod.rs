@@ -38,8 +38,9 @@ use super::diff::{self, Batch, Bucket, DiffOptions, Pages};
 use super::inventory::{self, Inventory, InventoryError, Location, ReadOptions};
 use super::keys::KeyPlan;
 use super::listing::{self, KeyRange, ListError, ListRequest, ObjectEntry};
+use crate::aws::requests::RequestCounter;
 pub use class::{Class, Count, Outcome, Tally, Tier};
-use cost::{Estimate, RequestCounter};
+use cost::Estimate;
 use evidence::{Head, Judgement};
 
 /// One side of the comparison.
@@ -518,7 +519,7 @@ pub async fn run(
             cost::thousands(tally.source.objects),
             cost::thousands(tally.destination.objects),
             cost::thousands(tally.settled_by[0]),
-            cost::thousands(counter.snapshot().values().sum()),
+            cost::thousands(counter.total()),
             cost::dollars(counter.cost())
         ));
     }
@@ -629,7 +630,7 @@ pub async fn run(
     Ok(Summary {
         tally: recorder.tally,
         examples: recorder.examples,
-        requests: counter.snapshot(),
+        requests: counter.counts(),
         cost_usd: counter.cost(),
         estimate,
         deep_read,

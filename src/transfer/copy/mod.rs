@@ -1,0 +1,440 @@
+//! The copy stage: turns the diff's pairs into copies, skips and deletes.
+//!
+//! ```text
+//! diff batches ─▶ dispatcher ──(decide: no request)──────────────────────▶ outcomes ─▶ collector
+//!                     │  copy / settle: one task per object, at most            (summary, report,
+//!                     └─ `Aimd::limit()` in flight ─▶ HEADs? ─▶ Copier ─▶         progress)
+//! ```
+//!
+//! Memory stays flat: the diff holds a few pages per key range, the dispatcher waits for
+//! a place in the gate before it starts another object, and outcomes stream to the
+//! report as they finish. Nothing is remembered between runs — the diff *is* the state:
+//! a rerun (after a crash, a SIGKILL, a failure) lists both sides again and copies only
+//! what is still missing or different, so nothing finished is ever copied twice.
+//!
+//! The dispatcher decides and the `Copier` executes; a different executor (an S3 Batch
+//! Operations job fed with the keys to copy, or a shard of the key space per machine via
+//! `DiffOptions::shard`) plugs in at that seam without touching the decision.
+
+pub mod decide;
+pub mod execute;
+pub mod outcome;
+pub mod progress;
+pub mod retry;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_sdk_s3::types::{
+    ChecksumMode, ChecksumType, Delete, ObjectIdentifier, ServerSideEncryption,
+};
+use tokio::sync::mpsc;
+
+use self::decide::{decide, settle, Checksum, Decision, ObjectFacts, Reason};
+use self::execute::{planned_requests, Copier};
+use self::outcome::{Action, Outcome, ReportWriter, Status, Summary};
+use self::progress::{Planned, Progress};
+use self::retry::{retry, RequestError};
+use super::diff::{self, Bucket, DiffOptions, Pair};
+use super::keys::KeyPlan;
+use super::listing::ObjectEntry;
+use crate::aws::requests::RequestCounter;
+
+/// DeleteObjects takes at most this many keys.
+const DELETE_BATCH: usize = 1000;
+
+/// One copy run.
+pub struct CopyJob {
+    /// Listing clients (with the SDK's retries).
+    pub source: Bucket,
+    pub destination: Bucket,
+    /// Copy clients and destination settings.
+    pub copier: Copier,
+    pub plan: Arc<KeyPlan>,
+    pub diff: DiffOptions,
+    pub dry_run: bool,
+    pub delete: bool,
+    pub report: Option<PathBuf>,
+    /// Show progress on stderr.
+    pub progress: bool,
+    /// The counter attached to every client of the run.
+    pub counter: RequestCounter,
+}
+
+/// Runs the copy to the end (or to the first listing error) and returns its totals.
+/// Failures of single objects are counted, reported and do not stop the run.
+pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
+    let started = Instant::now();
+    let report = match &job.report {
+        Some(path) => Some(ReportWriter::create(path)?),
+        None => None,
+    };
+    let planned = Arc::new(Planned::default());
+    let (tx, rx) = mpsc::channel::<Outcome>(1024);
+    let collector = tokio::spawn(collect(
+        rx,
+        report,
+        Progress::new(job.progress),
+        planned.clone(),
+    ));
+    let copier = Arc::new(job.copier);
+    let mut batches = diff::start(
+        job.source.clone(),
+        job.destination.clone(),
+        job.plan.clone(),
+        job.diff.clone(),
+    );
+    let mut deletions: Vec<(String, ObjectEntry)> = Vec::new();
+    let mut error = None;
+    let interrupted = on_ctrl_c();
+    'batches: while let Some(batch) = batches.recv().await {
+        let pairs = match batch {
+            Ok(pairs) => pairs,
+            Err(e) => {
+                error = Some(e.to_string());
+                break 'batches;
+            }
+        };
+        for pair in pairs {
+            if interrupted.load(Ordering::Relaxed) {
+                error = Some(
+                    "interrupted: the objects in flight were finished; run the same command again to copy the rest"
+                        .to_string(),
+                );
+                break 'batches;
+            }
+            let key = pair.destination_key(&job.plan);
+            match decide(&pair) {
+                Decision::Skip(reason) => {
+                    let _ = tx
+                        .send(Outcome::new(
+                            pair.source.as_ref(),
+                            key,
+                            Action::Skip,
+                            reason,
+                        ))
+                        .await;
+                }
+                Decision::Extra if job.delete => {
+                    let entry = pair.destination.expect("an extra has a destination side");
+                    deletions.push((key, entry));
+                    if deletions.len() >= DELETE_BATCH {
+                        delete_batch(&copier, std::mem::take(&mut deletions), job.dry_run, &tx)
+                            .await;
+                    }
+                }
+                Decision::Extra => {
+                    let mut outcome =
+                        Outcome::new(None, key, Action::Keep, Reason::OnlyInDestination);
+                    outcome.destination_etag = pair.destination.map(|d| d.etag);
+                    let _ = tx.send(outcome).await;
+                }
+                decision => {
+                    if let (Decision::Copy(_), Some(source)) = (decision, &pair.source) {
+                        planned.objects.fetch_add(1, Ordering::Relaxed);
+                        planned.bytes.fetch_add(source.size, Ordering::Relaxed);
+                        if job.dry_run {
+                            // Nothing to send: plan it here rather than in a task.
+                            let outcome = process(&copier, pair, key, decision, true).await;
+                            let _ = tx.send(outcome).await;
+                            continue;
+                        }
+                    }
+                    let permit = copier.gate.acquire().await;
+                    let (copier, tx, dry_run) = (copier.clone(), tx.clone(), job.dry_run);
+                    tokio::spawn(async move {
+                        let outcome = process(&copier, pair, key, decision, dry_run).await;
+                        drop(permit);
+                        let _ = tx.send(outcome).await;
+                    });
+                }
+            }
+        }
+    }
+    if !deletions.is_empty() && error.is_none() {
+        delete_batch(&copier, deletions, job.dry_run, &tx).await;
+    }
+    planned.listing_done.store(true, Ordering::Relaxed);
+    drop(tx);
+    let mut summary = collector.await.map_err(std::io::Error::other)??;
+    summary.dry_run = job.dry_run;
+    summary.requests = job.counter.counts();
+    summary.slowdowns = copier.gate.decreases.load(Ordering::Relaxed) as u64;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.error = error;
+    summary.price();
+    Ok(summary)
+}
+
+/// A flag raised by the first Ctrl-C: no new object is started, those in flight finish
+/// (or abort their multipart uploads), and the summary is printed. A second Ctrl-C exits
+/// at once.
+fn on_ctrl_c() -> Arc<std::sync::atomic::AtomicBool> {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let raised = flag.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            raised.store(true, Ordering::Relaxed);
+            eprintln!(
+                "\ninterrupted: finishing the objects in flight (Ctrl-C again to stop at once)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    flag
+}
+
+/// Copies (or settles, then maybe copies) one object.
+async fn process(
+    copier: &Copier,
+    pair: Pair,
+    key: String,
+    decision: Decision,
+    dry_run: bool,
+) -> Outcome {
+    let source = pair.source.expect("copy and settle have a source side");
+    let mut outcome = Outcome::new(Some(&source), key, Action::Copy, Reason::Missing);
+    outcome.bytes = source.size;
+    let reason = match decision {
+        Decision::Copy(reason) => reason,
+        _ => {
+            outcome.settled = true;
+            let destination_key = pair
+                .destination
+                .as_ref()
+                .map(|d| d.key.as_str())
+                .unwrap_or(&outcome.destination_key);
+            let facts = futures_util::future::try_join(
+                head_facts(copier, &copier.source, &source.key),
+                head_facts(copier, &copier.destination, destination_key),
+            )
+            .await;
+            match facts.map(|(s, d)| settle(&s, &d)) {
+                Ok(Decision::Copy(reason)) => reason,
+                Ok(Decision::Skip(reason)) => {
+                    outcome.action = Action::Skip;
+                    outcome.reason = reason.as_str();
+                    outcome.bytes = 0;
+                    outcome.destination_etag = pair.destination.map(|d| d.etag);
+                    return outcome;
+                }
+                Ok(_) => Reason::ContentDiffers,
+                Err(e) => {
+                    outcome.reason = "same size, different ETag; HEAD to compare checksums failed";
+                    outcome.result = Status::Failed;
+                    outcome.error = Some(e.message);
+                    return outcome;
+                }
+            }
+        }
+    };
+    outcome.reason = reason.as_str();
+    if dry_run {
+        let planned = planned_requests(&source, copier.transport);
+        outcome.requests = Some(planned.iter().map(|(_, n)| n).sum());
+        outcome.planned = planned;
+        outcome.result = Status::Planned;
+        return outcome;
+    }
+    match copier.copy(&source, &outcome.destination_key).await {
+        Ok(copied) => {
+            outcome.method = Some(copied.method);
+            outcome.requests = Some(copied.requests);
+            outcome.source_version = copied.source_version;
+            outcome.destination_version = copied.destination_version;
+            outcome.destination_etag = copied.destination_etag;
+        }
+        Err(e) => {
+            outcome.result = Status::Failed;
+            outcome.error = Some(if e.is_precondition_failed() {
+                format!("the source changed after it was listed (its ETag is no longer {}); rerun to copy the new version", source.etag)
+            } else {
+                e.message
+            });
+        }
+    }
+    outcome
+}
+
+/// One side's ETag, time, encryption and stored checksum (HEAD, checksum mode on).
+async fn head_facts(
+    copier: &Copier,
+    bucket: &Bucket,
+    key: &str,
+) -> Result<ObjectFacts, RequestError> {
+    let head = retry(&copier.retry, &copier.gate, || {
+        bucket
+            .s3
+            .head_object()
+            .bucket(&bucket.name)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+    })
+    .await?;
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string();
+    let multipart = ObjectEntry::parts_in_etag(&etag).is_some();
+    let checksum = [
+        ("CRC64NVME", head.checksum_crc64_nvme()),
+        ("CRC32", head.checksum_crc32()),
+        ("CRC32C", head.checksum_crc32_c()),
+        ("SHA1", head.checksum_sha1()),
+        ("SHA256", head.checksum_sha256()),
+    ]
+    .into_iter()
+    .find_map(|(algorithm, value)| {
+        let value = value?;
+        let full_object = match head.checksum_type() {
+            Some(ChecksumType::FullObject) => true,
+            Some(_) => false,
+            // Older answers name no type: CRC64NVME is always full-object, and a
+            // single-part object's checksum covers the whole of it.
+            None => algorithm == "CRC64NVME" || !multipart,
+        };
+        Some(Checksum {
+            algorithm: algorithm.to_string(),
+            value: value.split('-').next().unwrap_or(value).to_string(),
+            full_object,
+        })
+    });
+    let opaque_etag = matches!(
+        head.server_side_encryption(),
+        Some(ServerSideEncryption::AwsKms) | Some(ServerSideEncryption::AwsKmsDsse)
+    ) || head.sse_customer_algorithm().is_some();
+    Ok(ObjectFacts {
+        etag,
+        last_modified_ms: head
+            .last_modified()
+            .and_then(|t| t.to_millis().ok())
+            .unwrap_or(0),
+        checksum,
+        opaque_etag,
+    })
+}
+
+/// Prints, then (unless dry run) deletes, up to 1,000 destination-only keys.
+async fn delete_batch(
+    copier: &Copier,
+    keys: Vec<(String, ObjectEntry)>,
+    dry_run: bool,
+    tx: &mpsc::Sender<Outcome>,
+) {
+    for (key, _) in &keys {
+        eprintln!(
+            "{}: s3://{}/{key}",
+            if dry_run { "would delete" } else { "delete" },
+            copier.destination.name
+        );
+    }
+    let mut failures: BTreeMap<String, String> = BTreeMap::new();
+    if !dry_run {
+        let objects: Vec<ObjectIdentifier> = keys
+            .iter()
+            .filter_map(|(key, _)| ObjectIdentifier::builder().key(key).build().ok())
+            .collect();
+        let request = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build();
+        match request {
+            Err(e) => {
+                for (key, _) in &keys {
+                    failures.insert(key.clone(), e.to_string());
+                }
+            }
+            Ok(delete) => {
+                let answer = retry(&copier.retry, &copier.gate, || {
+                    copier
+                        .destination
+                        .s3
+                        .delete_objects()
+                        .bucket(&copier.destination.name)
+                        .delete(delete.clone())
+                        .send()
+                })
+                .await;
+                match answer {
+                    Ok(out) => {
+                        for error in out.errors() {
+                            if let Some(key) = error.key() {
+                                failures.insert(
+                                    key.to_string(),
+                                    format!(
+                                        "{}: {}",
+                                        error.code().unwrap_or("error"),
+                                        error.message().unwrap_or("")
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        for (key, _) in &keys {
+                            failures.insert(key.clone(), e.message.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (key, entry) in keys {
+        let mut outcome = Outcome::new(None, key, Action::Delete, Reason::OnlyInDestination);
+        outcome.destination_etag = Some(entry.etag);
+        outcome.result = if dry_run { Status::Planned } else { Status::Ok };
+        if let Some(error) = failures.remove(&outcome.destination_key) {
+            outcome.result = Status::Failed;
+            outcome.error = Some(error);
+        }
+        let _ = tx.send(outcome).await;
+    }
+}
+
+/// Totals, report lines and progress, as outcomes arrive.
+async fn collect(
+    mut rx: mpsc::Receiver<Outcome>,
+    mut report: Option<ReportWriter>,
+    mut progress: Progress,
+    planned: Arc<Planned>,
+) -> std::io::Result<Summary> {
+    let mut summary = Summary::default();
+    while let Some(outcome) = rx.recv().await {
+        summary.add(&outcome);
+        for (operation, n) in &outcome.planned {
+            *summary
+                .planned_requests
+                .entry(operation.to_string())
+                .or_default() += n;
+        }
+        if outcome.result == Status::Failed {
+            progress.finish();
+            eprintln!(
+                "failed: {} → s3://…/{}: {}",
+                outcome.source_key.as_deref().unwrap_or("-"),
+                outcome.destination_key,
+                outcome.error.as_deref().unwrap_or("unknown error")
+            );
+        }
+        if let Some(report) = report.as_mut() {
+            report.write(&outcome)?;
+            // Flush whenever caught up, so a killed run's report is complete up to then.
+            if rx.is_empty() {
+                report.flush()?;
+            }
+        }
+        progress.update(&summary, &planned);
+    }
+    if let Some(report) = report.as_mut() {
+        report.flush()?;
+    }
+    progress.finish();
+    Ok(summary)
+}
