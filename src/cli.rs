@@ -208,6 +208,19 @@ pub struct ShardsShowArgs {
     pub format: TextOrJson,
 }
 
+/// `--shard I/N --shard-plan PLAN`: one of N key ranges of the source, for running
+/// `copy` or `verify` on many machines side by side (docs/sharding.md).
+#[derive(Debug, Clone, Args)]
+pub struct ShardArgs {
+    /// Only the I-th (from 0) of N key ranges of the source. N processes with
+    /// I = 0..N-1 and the same plan together cover every key exactly once.
+    #[arg(long, value_name = "I/N", requires = "shard_plan")]
+    pub shard: Option<crate::transfer::shard::ShardSelector>,
+    /// The plan `s3bridge shards plan` wrote; every shard must read the same file.
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub shard_plan: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum VerifyFormat {
     Text,
@@ -275,6 +288,8 @@ pub struct VerifyArgs {
     /// Where inventory sort runs and queued objects are spilled (default: system temp).
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -342,4 +357,6 @@ pub struct CopyArgs {
     /// No progress display on stderr.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }

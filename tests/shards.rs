@@ -2,10 +2,12 @@
 //! uneven size is planned once, and the ranges `shards show` gives four (and three)
 //! workers, listed the way a worker lists them (ListObjectsV2 `StartAfter`, stopping
 //! past the end), hold every object exactly once and stay within 2x of each other.
+//! Then four `copy --shard I/4` processes run side by side and copy every object exactly
+//! once, and four `verify --shard I/4` together match every object.
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use s3bridge::transfer::shard::KeyRange;
 use serde_json::Value;
@@ -129,4 +131,125 @@ async fn planned_shards_cover_every_object_once_and_stay_balanced() {
         eprintln!("{count} shards of {total} objects: {sizes:?}");
         assert!(max <= &(2 * min), "{count} shards: {sizes:?}");
     }
+
+    copy_and_verify_in_four_shards(&moto, &s3, &bucket, &plan, &keys);
+}
+
+/// Four shard processes at once, as an Indexed Job runs them.
+fn in_four_shards(args: impl Fn(&str) -> Vec<String> + Sync) -> Vec<std::process::Output> {
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..4)
+            .map(|i| {
+                let args = args(&format!("{i}/4"));
+                scope.spawn(move || s3bridge(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+            })
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    })
+}
+
+fn copy_and_verify_in_four_shards(
+    moto: &Moto,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    plan: &std::path::Path,
+    keys: &BTreeSet<String>,
+) {
+    let runtime = tokio::runtime::Handle::current();
+    let destination = "shard-copy-destination";
+    tokio::task::block_in_place(|| {
+        runtime.block_on(support::create_bucket(s3, destination, REGION))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let report = |shard: &str| {
+        dir.path()
+            .join(format!("copy-{}.jsonl", shard.replace('/', "-")))
+    };
+    let plan = plan.to_str().unwrap().to_string();
+    let common = |command: &str, shard: &str| -> Vec<String> {
+        [
+            command,
+            &format!("s3://{bucket}"),
+            &format!("s3://{destination}"),
+            "--endpoint-url",
+            &moto.endpoint,
+            "--source-region",
+            REGION,
+            "--shard",
+            shard,
+            "--shard-plan",
+            &plan,
+            "--format",
+            "json",
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let copy = |shard: &str| {
+        let mut args = common("copy", shard);
+        args.extend(["--quiet".into(), "--report".into()]);
+        args.push(report(shard).to_str().unwrap().into());
+        args
+    };
+
+    let runs = in_four_shards(copy);
+    let mut copied_by: BTreeMap<String, String> = BTreeMap::new();
+    let mut sizes = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run.status.code(), Some(0), "shard {i}/4: {}", stderr(run));
+        assert!(
+            stderr(run).contains(&format!("shard {i}/4 of plan ")),
+            "{}",
+            stderr(run)
+        );
+        let summary: Value = serde_json::from_str(&stdout(run)).unwrap();
+        let shard = format!("{i}/4");
+        let lines = std::fs::read_to_string(report(&shard)).unwrap();
+        let mut copied = 0;
+        for line in lines.lines() {
+            let outcome: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(outcome["result"], "ok", "{outcome}");
+            assert_eq!(outcome["action"], "copy", "{outcome}");
+            let key = outcome["source_key"].as_str().unwrap().to_string();
+            if let Some(other) = copied_by.insert(key.clone(), shard.clone()) {
+                panic!("{key} copied by shards {other} and {shard}");
+            }
+            copied += 1;
+        }
+        assert_eq!(summary["copied"], copied, "{summary}");
+        sizes.push(copied);
+    }
+    assert_eq!(
+        copied_by.keys().cloned().collect::<BTreeSet<_>>(),
+        *keys,
+        "four copy shards together copy every object"
+    );
+    let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+    eprintln!("copy shards: {sizes:?}");
+    assert!(*max <= 2 * *min, "copy shards: {sizes:?}");
+
+    let runs = in_four_shards(|shard| common("verify", shard));
+    let mut matched = 0;
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run.status.code(), Some(0), "verify {i}/4: {}", stderr(run));
+        let summary: Value = serde_json::from_str(&stdout(run)).unwrap();
+        assert_eq!(summary["verdict"], "verified", "{summary}");
+        matched += summary["classes"]["match"].as_u64().unwrap();
+    }
+    assert_eq!(
+        matched as usize,
+        keys.len(),
+        "four verify shards match every object"
+    );
+
+    // A plan made for another bucket is refused, before anything is listed.
+    let mut wrong = common("verify", "0/4");
+    wrong.swap(1, 2);
+    let refused = s3bridge(&wrong.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("was made for bucket"),
+        "{}",
+        stderr(&refused)
+    );
 }

@@ -220,6 +220,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             from_spec(args, &loaded.spec)?
         }
     };
+    let shard = super::shard_range(&args.shard, &setup.source.1)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -291,6 +292,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             diff: DiffOptions {
                 ranges_per_segment: 4,
                 concurrent_ranges: 8,
+                shard,
                 ..DiffOptions::default()
             },
             dry_run: args.dry_run,

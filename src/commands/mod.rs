@@ -99,6 +99,36 @@ pub(crate) fn parse_s3_url(url: &str) -> Result<(String, String)> {
     Ok((bucket.to_string(), prefix))
 }
 
+/// The key range of `--shard I/N` in the plan of `--shard-plan` (None without `--shard`),
+/// announced on stderr with the plan's fingerprint so the logs of all shards show they
+/// read the same plan.
+pub(crate) fn shard_range(
+    args: &crate::cli::ShardArgs,
+    source_bucket: &str,
+) -> Result<Option<crate::transfer::listing::KeyRange>> {
+    let (Some(shard), Some(path)) = (args.shard, &args.shard_plan) else {
+        return Ok(None);
+    };
+    let plan = crate::transfer::shard::Plan::load(path)?;
+    if plan.bucket != source_bucket {
+        anyhow::bail!(
+            "the shard plan {} was made for bucket `{}`, not the source `{source_bucket}`; \
+             make one with `s3bridge shards plan`",
+            path.display(),
+            plan.bucket
+        );
+    }
+    let range = plan.range(shard)?;
+    eprintln!("shard {shard} of plan {}: {range}", plan.digest());
+    if shard.count > plan.balanced_up_to() {
+        eprintln!(
+            "warning: this plan keeps shards within 2x of each other only up to {} shards",
+            plan.balanced_up_to()
+        );
+    }
+    Ok(Some(range))
+}
+
 /// Runs the async part of a command (the AWS calls) to completion.
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_multi_thread()

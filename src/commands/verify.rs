@@ -113,6 +113,13 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
             .map(Location::parse)
             .transpose()?,
     ];
+    if args.shard.shard.is_some() && inventories.iter().any(Option::is_some) {
+        bail!(
+            "--shard splits live listings; an inventory is read whole by one process (millions \
+             of keys a second, see docs/verify.md): drop --shard or the inventories"
+        );
+    }
+    let shard = super::shard_range(&args.shard, &target.buckets[0])?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -165,6 +172,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
                 check_md5: args.inventory_md5,
                 ..ReadOptions::default()
             },
+            shard: shard.clone(),
             ..verify::Options::default()
         };
         let announce = |line: String| eprintln!("verify: {line}");

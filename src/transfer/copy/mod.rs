@@ -13,8 +13,9 @@
 //! what is still missing or different, so nothing finished is ever copied twice.
 //!
 //! The dispatcher decides and the `Copier` executes; a different executor (an S3 Batch
-//! Operations job fed with the keys to copy, or a shard of the key space per machine via
-//! `DiffOptions::shard`) plugs in at that seam without touching the decision.
+//! Operations job fed with the keys to copy) plugs in at that seam without touching the
+//! decision. A shard of the key space per machine (`--shard`) is only a narrower diff:
+//! `DiffOptions::shard`.
 
 pub mod decide;
 pub mod execute;

@@ -73,6 +73,9 @@ pub struct Options {
     pub seed: u64,
     /// Non-matching keys kept per class for the summary (text and JUnit output).
     pub examples: usize,
+    /// Only source keys in this range, and the destination keys they map to (a shard;
+    /// live listings only).
+    pub shard: Option<KeyRange>,
 }
 
 impl Default for Options {
@@ -87,6 +90,7 @@ impl Default for Options {
             queue_in_memory: 10_000,
             seed: 0x5eed,
             examples: 20,
+            shard: None,
         }
     }
 }
@@ -318,6 +322,7 @@ async fn pairs(
             plan.clone(),
             DiffOptions {
                 concurrent_ranges: options.concurrency.clamp(1, 64),
+                shard: options.shard.clone(),
                 ..DiffOptions::default()
             },
         );
