@@ -244,7 +244,7 @@ pub async fn merge_pages(
                     continue;
                 }
             }
-            if let Some(d) = &destination {
+            if let Some(d) = destination.as_ref().filter(|_| !filter.accepts_all()) {
                 if !filter.accepts(&segment.to_source(&d.key)) {
                     destination = destinations.next().await?;
                     continue;
@@ -253,7 +253,10 @@ pub async fn merge_pages(
             let pair = match (&source, &destination) {
                 (None, None) => break,
                 (Some(s), Some(d)) => {
-                    match segment.to_destination(&s.key).as_str().cmp(d.key.as_str()) {
+                    match segment
+                        .source_suffix(&s.key)
+                        .cmp(segment.destination_suffix(&d.key))
+                    {
                         std::cmp::Ordering::Equal => Pair {
                             segment: index,
                             source: source.take(),

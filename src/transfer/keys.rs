@@ -49,6 +49,22 @@ impl Segment {
         )
     }
 
+    /// A source key of this segment without the segment's prefix: what it shares with its
+    /// destination key. Listings of a segment are in the order of these suffixes, so two
+    /// sides compare without building a mapped key.
+    pub fn source_suffix<'k>(&self, source_key: &'k str) -> &'k str {
+        source_key
+            .strip_prefix(self.source_prefix.as_str())
+            .unwrap_or(source_key)
+    }
+
+    /// A destination key of this segment without the segment's prefix.
+    pub fn destination_suffix<'k>(&self, destination_key: &'k str) -> &'k str {
+        destination_key
+            .strip_prefix(self.destination_prefix.as_str())
+            .unwrap_or(destination_key)
+    }
+
     pub fn owns_source(&self, key: &str) -> bool {
         key.starts_with(&self.source_prefix)
             && !self.source_skip.iter().any(|p| key.starts_with(p.as_str()))
@@ -120,7 +136,15 @@ impl KeyFilter {
 
     /// Whether a source key takes part. A glob without `/` (`*.tmp`) is matched against
     /// the key's last path element too, as `aws s3 sync --exclude` users expect.
+    /// No --include or --exclude: every key is accepted.
+    pub fn accepts_all(&self) -> bool {
+        self.include.is_none() && self.exclude.is_none()
+    }
+
     pub fn accepts(&self, source_key: &str) -> bool {
+        if self.accepts_all() {
+            return true;
+        }
         let name = source_key.rsplit('/').next().unwrap_or(source_key);
         let matches = |set: &GlobSet| set.is_match(source_key) || set.is_match(name);
         self.include.as_ref().is_none_or(matches) && !self.exclude.as_ref().is_some_and(matches)
