@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use s3bridge::render::{self, Files};
@@ -69,12 +69,36 @@ fn write_tree(dir: &Path, files: &Files) {
     }
 }
 
+/// The bundle's `modules/` is the repository's `modules/`, embedded in the binary: it is
+/// checked against that tree rather than kept a second time per golden bundle.
+const MODULES: &str = "modules/";
+
 #[test]
 fn golden_bundles_match() {
     let update = std::env::var_os("S3BRIDGE_UPDATE_GOLDEN").is_some();
+    let modules: Files = read_tree(&repo().join("modules"))
+        .into_iter()
+        .map(|(rel, content)| (format!("{MODULES}{rel}"), content))
+        .collect();
     for (name, spec) in fixture_specs() {
         let golden_dir = repo().join("fixtures/golden").join(&name);
-        let files = generate(&spec);
+        let (embedded, files): (Files, Files) = generate(&spec)
+            .into_iter()
+            .partition(|(rel, _)| rel.starts_with(MODULES));
+        // The modules the bundle uses, each whole and exactly as in the repository.
+        let used: BTreeSet<&str> = embedded
+            .keys()
+            .filter_map(|rel| rel[MODULES.len()..].split('/').next())
+            .collect();
+        let expected: Files = modules
+            .iter()
+            .filter(|(rel, _)| used.contains(rel[MODULES.len()..].split('/').next().unwrap()))
+            .map(|(rel, content)| (rel.clone(), content.clone()))
+            .collect();
+        assert!(
+            embedded == expected,
+            "{name}: the bundle's modules/ is not the repository's modules {used:?}"
+        );
         if update {
             let _ = std::fs::remove_dir_all(&golden_dir);
             write_tree(&golden_dir, &files);
