@@ -18,7 +18,7 @@ use s3bridge::aws::{Access, Session};
 use serde_json::Value;
 use support::fault_proxy::FaultProxy;
 use support::moto::Moto;
-use support::{fake_credentials, stderr, REGION};
+use support::{fake_credentials, put, stderr, REGION};
 
 /// A session with the plain test credentials: the account the binary acts in too.
 async fn plain_session(endpoint: &str) -> Session {
@@ -39,16 +39,6 @@ async fn make_bucket(s3: &aws_sdk_s3::Client, name: &str) {
                 .location_constraint(BucketLocationConstraint::from(REGION))
                 .build(),
         )
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.to_vec().into())
         .send()
         .await
         .unwrap();

@@ -18,7 +18,7 @@ use aws_sdk_s3::types::{
 };
 use s3bridge::aws::{Access, Session};
 use serde_json::Value;
-use support::{moto::Moto, REGION};
+use support::{moto::Moto, put, REGION};
 
 /// A client in moto's default account; `checksums: false` uploads without additional
 /// checksums (as objects written before 2025 are).
@@ -43,16 +43,6 @@ async fn client(moto: &Moto, checksums: bool) -> aws_sdk_s3::Client {
 
 async fn bucket(s3: &aws_sdk_s3::Client, name: &str) {
     support::create_bucket(s3, name, REGION).await;
-}
-
-async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body.to_vec()))
-        .send()
-        .await
-        .unwrap();
 }
 
 /// Uploads `body` in parts of the given sizes.
