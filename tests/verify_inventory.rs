@@ -44,8 +44,13 @@ fn write_inventory(mirror: &Path, bucket: &str, files: &[Vec<String>]) -> PathBu
         let path = mirror.join(&key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        for row in rows {
-            writeln!(gz, "{row}").unwrap();
+        for (j, row) in rows.iter().enumerate() {
+            // Every other file ends without a newline after its last row: both must read.
+            if i % 2 == 1 && j + 1 == rows.len() {
+                write!(gz, "{row}").unwrap();
+            } else {
+                writeln!(gz, "{row}").unwrap();
+            }
         }
         let bytes = gz.finish().unwrap();
         std::fs::write(&path, &bytes).unwrap();
