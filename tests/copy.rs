@@ -10,15 +10,12 @@ use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration,
-    ServerSideEncryption,
-};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 use s3bridge::aws::{Access, Session};
 use serde_json::Value;
 use support::fault_proxy::FaultProxy;
 use support::moto::Moto;
-use support::{fake_credentials, put, stderr, REGION};
+use support::{create_bucket, fake_credentials, put, stderr, REGION};
 
 /// A session with the plain test credentials: the account the binary acts in too.
 async fn plain_session(endpoint: &str) -> Session {
@@ -29,19 +26,6 @@ async fn plain_session(endpoint: &str) -> Session {
     })
     .await
     .unwrap()
-}
-
-async fn make_bucket(s3: &aws_sdk_s3::Client, name: &str) {
-    s3.create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(REGION))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
 }
 
 /// A multipart object with parts of these sizes (MiB, the last may be smaller); returns its ETag.
@@ -163,8 +147,8 @@ fn report(path: &std::path::Path) -> Vec<Value> {
 async fn ad_hoc_copy_remaps_preserves_and_reruns_to_nothing() {
     let moto = Moto::start();
     let s3 = plain_session(&moto.endpoint).await.s3();
-    make_bucket(&s3, "src").await;
-    make_bucket(&s3, "dst").await;
+    create_bucket(&s3, "src", REGION).await;
+    create_bucket(&s3, "dst", REGION).await;
     s3.put_object()
         .bucket("src")
         .key("images/a.png")
@@ -348,8 +332,8 @@ async fn ad_hoc_copy_remaps_preserves_and_reruns_to_nothing() {
 async fn sigkill_mid_run_then_rerun_copies_only_the_rest() {
     let moto = Moto::start();
     let s3 = plain_session(&moto.endpoint).await.s3();
-    make_bucket(&s3, "src").await;
-    make_bucket(&s3, "dst").await;
+    create_bucket(&s3, "src", REGION).await;
+    create_bucket(&s3, "dst", REGION).await;
     const OBJECTS: usize = 400;
     for i in 0..OBJECTS {
         put(
@@ -448,8 +432,8 @@ async fn sigkill_mid_run_then_rerun_copies_only_the_rest() {
 async fn a_refused_part_aborts_the_upload_and_a_rerun_finishes() {
     let moto = Moto::start();
     let s3 = plain_session(&moto.endpoint).await.s3();
-    make_bucket(&s3, "src").await;
-    make_bucket(&s3, "dst").await;
+    create_bucket(&s3, "src", REGION).await;
+    create_bucket(&s3, "dst", REGION).await;
     let etag = put_multipart(&s3, "src", "big.bin", &[5, 5, 1]).await;
     put(&s3, "src", "small.txt", b"small").await;
     let upstream = moto.endpoint.trim_start_matches("http://").to_string();
@@ -521,8 +505,8 @@ async fn sse_kms_reruns_are_settled_by_checksums_not_copied_again() {
     let moto = Moto::start();
     let session = plain_session(&moto.endpoint).await;
     let s3 = session.s3();
-    make_bucket(&s3, "src").await;
-    make_bucket(&s3, "dst").await;
+    create_bucket(&s3, "src", REGION).await;
+    create_bucket(&s3, "dst", REGION).await;
     let kms = session.kms();
     let source_key = kms
         .create_key()
@@ -633,8 +617,8 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
         (spec.source.bucket.clone(), spec.destination.bucket.clone());
     let source = moto.session(SOURCE_ACCOUNT).await;
     let destination = moto.session(DESTINATION_ACCOUNT).await;
-    make_bucket(&source.s3(), &source_bucket).await;
-    make_bucket(&destination.s3(), &destination_bucket).await;
+    create_bucket(&source.s3(), &source_bucket, REGION).await;
+    create_bucket(&destination.s3(), &destination_bucket, REGION).await;
     // The destination key as the bundle creates it: found by its alias, in its account.
     let kms = destination.kms();
     let key_arn = kms
@@ -698,8 +682,6 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
         "--destination-profile",
         "dst",
     ];
-    let mut command_args = vec!["copy"];
-    command_args.extend_from_slice(&args);
     let (output, summary) = copy(&args, &envs).await;
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(summary["copied"], 3, "{summary}");
@@ -778,8 +760,8 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
 async fn ctrl_c_finishes_objects_in_flight_and_prints_the_summary() {
     let moto = Moto::start();
     let s3 = plain_session(&moto.endpoint).await.s3();
-    make_bucket(&s3, "src").await;
-    make_bucket(&s3, "dst").await;
+    create_bucket(&s3, "src", REGION).await;
+    create_bucket(&s3, "dst", REGION).await;
     const OBJECTS: usize = 300;
     for i in 0..OBJECTS {
         put(&s3, "src", &format!("k/{i:04}"), b"x").await;

@@ -95,7 +95,6 @@ pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// Creates `name` in `region` (S3 requires the location constraint outside us-east-1).
 /// Puts one object.
 pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {
     s3.put_object()
@@ -107,6 +106,7 @@ pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) 
         .unwrap();
 }
 
+/// Creates `name` in `region` (S3 requires the location constraint outside us-east-1).
 pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str, region: &str) {
     use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     s3.create_bucket()
