@@ -342,4 +342,35 @@ pub struct CopyArgs {
     /// No progress display on stderr.
     #[arg(long)]
     pub quiet: bool,
+    // --- the batch engine (`--engine batch`) ---
+    /// Who copies: `local` (this machine) or `batch` (an S3 Batch Operations
+    /// S3PutObjectCopy job over a manifest of what is missing or different; objects over
+    /// 5 GiB, renamed keys and other storage classes are still copied here). Default: the
+    /// spec's `copy.engine`, else local.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<crate::spec::CopyEngine>,
+    /// Batch engine: the role S3 Batch Operations assumes (default: the spec's
+    /// `<name>-batch-copy` role; required with s3:// URLs).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Batch engine: s3://BUCKET/PREFIX/ where the manifest is uploaded and S3 writes the
+    /// completion report (default: the spec's `s3bridge/batch-copy/` in the source bucket;
+    /// required with s3:// URLs).
+    #[arg(long, value_name = "S3URL")]
+    pub work_prefix: Option<String>,
+    /// Batch engine: keep the manifest CSV at FILE (default: a temporary file, kept and
+    /// printed with --dry-run).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Batch engine: follow the job to its end, then summarise its completion report;
+    /// exit 1 if any object failed.
+    #[arg(long)]
+    pub wait: bool,
+    /// Batch engine: seconds between two progress checks with --wait.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub poll_interval: f64,
+    /// Batch engine: start another job for the same objects (e.g. 2, once the cause of a
+    /// failed job is fixed). The same manifest and attempt never create a second job.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub attempt: u32,
 }
