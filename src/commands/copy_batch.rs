@@ -180,16 +180,24 @@ fn md5_hex(path: &std::path::Path) -> Result<String> {
         .collect())
 }
 
+/// Object metadata naming the digest of the lines a manifest was uploaded with.
+const DIGEST_METADATA: &str = "s3bridge-digest";
+
 /// Uploads the manifest under `key`, or finds it there from an earlier run with the same
-/// objects (its name is its content's digest); returns its ETag.
+/// objects (its name is its content's digest; its metadata and size must agree, or it
+/// is uploaded again); returns its ETag.
 async fn upload(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-    path: &std::path::Path,
+    manifest: &ManifestFile,
     owner: &str,
 ) -> Result<String> {
     let url = format!("s3://{bucket}/{key}");
+    let path = &manifest.path;
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
     if let Ok(head) = s3
         .head_object()
         .bucket(bucket)
@@ -198,7 +206,12 @@ async fn upload(
         .send()
         .await
     {
-        if let Some(etag) = head.e_tag() {
+        let same = head
+            .metadata()
+            .and_then(|m| m.get(DIGEST_METADATA))
+            .is_some_and(|d| *d == manifest.digest)
+            && head.content_length() == Some(size as i64);
+        if let (true, Some(etag)) = (same, head.e_tag()) {
             eprintln!("manifest {url} is already there (the same objects as an earlier run)");
             return Ok(etag.trim_matches('"').to_string());
         }
@@ -211,6 +224,7 @@ async fn upload(
         .bucket(bucket)
         .key(key)
         .content_type("text/csv")
+        .metadata(DIGEST_METADATA, &manifest.digest)
         .expected_bucket_owner(owner)
         .body(body)
         .send()
@@ -289,7 +303,7 @@ impl BatchCopy {
                 &session.s3(),
                 &self.work_bucket,
                 &manifest_key,
-                &manifest.path,
+                &manifest,
                 &account_id,
             )
             .await?;
