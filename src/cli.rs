@@ -144,19 +144,28 @@ pub struct ReplicateExistingArgs {
     /// Output format of the result.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
-    /// Follow the job to its end, then summarise the completion report; exit 1 if any
-    /// object failed to replicate.
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub access: SourceAccessArgs,
+}
+
+/// Following an S3 Batch Operations job s3bridge creates (`replicate-existing`,
+/// `copy --engine batch`).
+#[derive(Debug, Clone, Args)]
+pub struct JobArgs {
+    /// Follow the job to its end, then summarise its completion report; exit 1 if any
+    /// object failed.
     #[arg(long)]
     pub wait: bool,
     /// Seconds between two progress checks with --wait.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub poll_interval: f64,
-    /// Start another job for a spec whose job already ran (e.g. 2, to retry objects that
-    /// failed once the cause is fixed). The same spec and attempt never create a second job.
+    /// Start another job where the same request already ran one (e.g. 2, to retry
+    /// objects that failed once the cause is fixed). The same request and attempt never
+    /// create a second job.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub attempt: u32,
-    #[command(flatten)]
-    pub access: SourceAccessArgs,
 }
 
 #[derive(Debug, Args)]
@@ -362,15 +371,7 @@ pub struct CopyArgs {
     /// printed with --dry-run).
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Batch engine: follow the job to its end, then summarise its completion report;
-    /// exit 1 if any object failed.
-    #[arg(long)]
-    pub wait: bool,
-    /// Batch engine: seconds between two progress checks with --wait.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub poll_interval: f64,
-    /// Batch engine: start another job for the same objects (e.g. 2, once the cause of a
-    /// failed job is fixed). The same manifest and attempt never create a second job.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub attempt: u32,
+    /// Batch engine: --wait, --poll-interval, --attempt.
+    #[command(flatten)]
+    pub job: JobArgs,
 }

@@ -20,28 +20,38 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use aws_sdk_s3::types::StorageClass;
-use s3bridge::aws::{Access, Session};
 use serde_json::Value;
 use support::moto::Moto;
-use support::{create_bucket, fake_credentials, python, repo, stderr, stdout, REGION};
+use support::{create_bucket, python, repo, stderr, stdout, REGION};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/batch-copy";
+/// moto's default account: the plain test credentials act in it.
+const JOB_ACCOUNT: &str = "123456789012";
+
+/// How many jobs the job account has.
+async fn job_count(control: &aws_sdk_s3control::Client) -> usize {
+    let listed = control.list_jobs().account_id(JOB_ACCOUNT).send().await;
+    listed.unwrap().jobs().len()
+}
+
+/// DescribeJob of `id` in the job account.
+async fn describe(
+    control: &aws_sdk_s3control::Client,
+    id: &str,
+) -> aws_sdk_s3control::types::JobDescriptor {
+    let described = control
+        .describe_job()
+        .account_id(JOB_ACCOUNT)
+        .job_id(id)
+        .send()
+        .await
+        .unwrap();
+    described.job.unwrap()
+}
 
 /// Runs the binary off the async workers, with no profile of this machine in the way.
 async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    fake_credentials();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_s3bridge"));
-    command
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("AWS_CONFIG_FILE", "/nonexistent/s3bridge-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/s3bridge-test-credentials",
-        );
-    for (name, value) in envs {
-        command.env(name, value);
-    }
+    let mut command = support::isolated_command(args, envs);
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
@@ -176,13 +186,8 @@ async fn bad_combinations_are_refused_before_anything_is_listed() {
 #[tokio::test]
 async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
     let moto = Moto::start();
-    fake_credentials();
-    let session = Session::connect(&Access {
-        endpoint_url: Some(moto.endpoint.clone()),
-        ..Access::new(REGION)
-    })
-    .await
-    .unwrap();
+    // The account the binary's plain test credentials act in, where its jobs run.
+    let session = moto.session(JOB_ACCOUNT).await;
     let s3 = session.s3();
     for bucket in ["src", "dst"] {
         create_bucket(&s3, bucket, REGION).await;
@@ -274,13 +279,7 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
         "a dry run copies nothing"
     );
     let control = session.s3control();
-    let listed = control
-        .list_jobs()
-        .account_id("123456789012")
-        .send()
-        .await
-        .unwrap();
-    assert!(listed.jobs().is_empty(), "a dry run creates no job");
+    assert_eq!(job_count(&control).await, 0, "a dry run creates no job");
 
     // The run: upload, create, follow.
     let mut args = batch.to_vec();
@@ -314,14 +313,8 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
     assert_eq!(lines(std::str::from_utf8(&body).unwrap()), expected);
     // ... and the job names it with its ETag.
     let id = result["job"]["id"].as_str().unwrap();
-    let described = control
-        .describe_job()
-        .account_id("123456789012")
-        .job_id(id)
-        .send()
-        .await
-        .unwrap();
-    let manifest = described.job().unwrap().manifest().unwrap();
+    let described = describe(&control, id).await;
+    let manifest = described.manifest().unwrap();
     let location_sent = manifest.location().unwrap();
     assert_eq!(location_sent.object_arn(), location);
     assert_eq!(location_sent.e_tag().trim_matches('"'), etag);
@@ -341,13 +334,7 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
         "{}",
         stderr(&output)
     );
-    let listed = control
-        .list_jobs()
-        .account_id("123456789012")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.jobs().len(), 1);
+    assert_eq!(job_count(&control).await, 1);
     assert!(keys(&s3, "dst")
         .await
         .iter()
@@ -375,7 +362,7 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
     // The stand-in for Batch Operations can fail a job: a manifest ETag that is not the
     // object's (what S3 checks before running) ends the job Failed.
     let request = s3bridge::batch::job::copy_objects(&s3bridge::batch::job::CopyObjects {
-        account_id: "123456789012",
+        account_id: JOB_ACCOUNT,
         spec_name: None,
         partition: "aws",
         role_arn: ROLE,
@@ -391,14 +378,7 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
         attempt: 9,
     });
     let created = request.to_sdk(&control).unwrap().send().await.unwrap();
-    let described = control
-        .describe_job()
-        .account_id("123456789012")
-        .job_id(created.job_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let job = described.job().unwrap();
+    let job = describe(&control, created.job_id().unwrap()).await;
     assert_eq!(job.status().unwrap().as_str(), "Failed");
     assert!(job.failure_reasons()[0]
         .failure_reason()

@@ -349,7 +349,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
                     buckets,
                     &destination_settings,
                     args.dry_run,
-                    args.attempt,
+                    args.job.attempt,
                 )
                 .await;
         }

@@ -65,7 +65,7 @@ pub(super) fn prepare(
             ("--role-arn", args.role_arn.is_some()),
             ("--work-prefix", args.work_prefix.is_some()),
             ("--manifest", args.manifest.is_some()),
-            ("--wait", args.wait),
+            ("--wait", args.job.wait),
         ];
         if let Some((flag, _)) = batch_only.iter().find(|(_, given)| *given) {
             bail!("{flag} is for the batch engine: add --engine batch");
@@ -110,7 +110,11 @@ pub(super) fn prepare(
              uploaded and S3 writes the completion report (a bucket in the account that runs the job)"
         ),
     };
-    follow_check(args)?;
+    let follow = Follow::new(
+        &args.job,
+        args.format,
+        spec.map(|_| format!("s3bridge status {}", args.source)),
+    )?;
     let (source_bucket, destination_bucket) = buckets;
     for segment in &mut plan.segments {
         if work_bucket == source_bucket && work_prefix.starts_with(&segment.source_prefix) {
@@ -139,23 +143,8 @@ pub(super) fn prepare(
         account_id: spec.map(|s| s.source.account_id.clone()),
         region: region.to_string(),
         keep_manifest,
-        follow: Follow {
-            format: args.format,
-            wait: args.wait,
-            poll_interval: args.poll_interval,
-            status_hint: spec.map(|_| format!("s3bridge status {}", args.source)),
-        },
+        follow,
     }))
-}
-
-fn follow_check(args: &CopyArgs) -> Result<()> {
-    Follow {
-        format: args.format,
-        wait: args.wait,
-        poll_interval: args.poll_interval,
-        status_hint: None,
-    }
-    .check()
 }
 
 /// The manifest's MD5, the ETag S3 gives an object stored without SSE-KMS: what a dry

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::Status;
 use crate::aws::Session;
 use crate::batch::{control, job, report};
-use crate::cli::TextOrJson;
+use crate::cli::{JobArgs, TextOrJson};
 
 /// How to follow a job once it is created.
 pub(crate) struct Follow {
@@ -23,12 +23,17 @@ pub(crate) struct Follow {
 }
 
 impl Follow {
-    /// Refuses a poll interval `--wait` could not sleep.
-    pub fn check(&self) -> Result<()> {
-        if !(self.poll_interval.is_finite() && self.poll_interval > 0.0) {
+    /// From the flags; refuses a poll interval `--wait` could not sleep.
+    pub fn new(args: &JobArgs, format: TextOrJson, status_hint: Option<String>) -> Result<Follow> {
+        if !(args.poll_interval.is_finite() && args.poll_interval > 0.0) {
             anyhow::bail!("--poll-interval must be a positive number of seconds");
         }
-        Ok(())
+        Ok(Follow {
+            format,
+            wait: args.wait,
+            poll_interval: args.poll_interval,
+            status_hint,
+        })
     }
 }
 

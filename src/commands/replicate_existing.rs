@@ -17,20 +17,18 @@ pub fn run(args: &ReplicateExistingArgs) -> Result<Status> {
         Err(status) => return Ok(status),
     };
     let desired = crate::model::build(&loaded.spec);
-    let request = job::replicate_existing(&desired, args.attempt)
+    let request = job::replicate_existing(&desired, args.job.attempt)
         .with_context(|| format!("{} has no Batch Replication job", args.spec.display()))?;
     let region = &loaded.spec.source.region;
     if args.dry_run {
         jobs::print_dry_run(&request, region)?;
         return Ok(Status::Success);
     }
-    let follow = Follow {
-        format: args.format,
-        wait: args.wait,
-        poll_interval: args.poll_interval,
-        status_hint: Some(format!("s3bridge status {}", args.spec.display())),
-    };
-    follow.check()?;
+    let follow = Follow::new(
+        &args.job,
+        args.format,
+        Some(format!("s3bridge status {}", args.spec.display())),
+    )?;
     block_on(async {
         let session = source_session(&loaded.spec, &args.access).await?;
         let what = format!("S3 Batch Replication of s3://{}", loaded.spec.source.bucket);

@@ -54,6 +54,16 @@ fn through_s3_for_bucket(statement: Statement, bucket: &SideFacts) -> Statement 
         )
 }
 
+/// Lets a role use `bucket`'s key with `actions`, only through S3 for that bucket.
+fn use_key(sid: &str, actions: &[&str], bucket: &SideFacts) -> Statement {
+    through_s3_for_bucket(
+        Statement::allow(sid)
+            .actions(actions)
+            .resources([bucket.key.clone()]),
+        bucket,
+    )
+}
+
 fn new_role(
     spec: &Spec,
     purpose: RolePurpose,
@@ -116,16 +126,10 @@ pub(crate) fn copy_role(spec: &Spec, source: &SideFacts, destination: &SideFacts
             Statement::allow("WriteDestinationObjects")
                 .actions(COPY_DESTINATION_OBJECTS)
                 .resources([destination.objects_arn()]),
-            through_s3_for_bucket(
-                Statement::allow("DecryptSourceObjects")
-                    .actions(COPY_SOURCE_KEY)
-                    .resources([source.key.clone()]),
-                source,
-            ),
-            through_s3_for_bucket(
-                Statement::allow("EncryptDestinationObjects")
-                    .actions(COPY_DESTINATION_KEY)
-                    .resources([destination.key.clone()]),
+            use_key("DecryptSourceObjects", COPY_SOURCE_KEY, source),
+            use_key(
+                "EncryptDestinationObjects",
+                COPY_DESTINATION_KEY,
                 destination,
             ),
         ]),
@@ -180,18 +184,8 @@ pub(crate) fn replication_role(
             Statement::allow("DestinationObjects")
                 .actions(&destination_actions)
                 .resources([to.objects_arn()]),
-            through_s3_for_bucket(
-                Statement::allow("DecryptSourceObjects")
-                    .actions(REPLICATION_SOURCE_KEY)
-                    .resources([from.key.clone()]),
-                from,
-            ),
-            through_s3_for_bucket(
-                Statement::allow("EncryptReplicas")
-                    .actions(REPLICATION_DESTINATION_KEY)
-                    .resources([to.key.clone()]),
-                to,
-            ),
+            use_key("DecryptSourceObjects", REPLICATION_SOURCE_KEY, from),
+            use_key("EncryptReplicas", REPLICATION_DESTINATION_KEY, to),
         ]),
     ));
     role
@@ -241,12 +235,7 @@ pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role 
             Statement::allow("WriteReports")
                 .actions(BATCH_REPORT_WRITE)
                 .resources([reports]),
-            through_s3_for_bucket(
-                Statement::allow("UseSourceKey")
-                    .actions(BATCH_KEY)
-                    .resources([source.key.clone()]),
-                source,
-            ),
+            use_key("UseSourceKey", BATCH_KEY, source),
         ]),
     ));
     role
@@ -286,16 +275,10 @@ pub(crate) fn batch_copy_role(
             Statement::allow("WriteReports")
                 .actions(BATCH_REPORT_WRITE)
                 .resources([format!("{}/{prefix}*", source.bucket_arn)]),
-            through_s3_for_bucket(
-                Statement::allow("DecryptSourceObjects")
-                    .actions(COPY_SOURCE_KEY)
-                    .resources([source.key.clone()]),
-                source,
-            ),
-            through_s3_for_bucket(
-                Statement::allow("EncryptDestinationObjects")
-                    .actions(BATCH_COPY_DESTINATION_KEY)
-                    .resources([destination.key.clone()]),
+            use_key("DecryptSourceObjects", COPY_SOURCE_KEY, source),
+            use_key(
+                "EncryptDestinationObjects",
+                BATCH_COPY_DESTINATION_KEY,
                 destination,
             ),
         ]),
