@@ -295,6 +295,7 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
     assert_eq!(result["copy"]["to_batch"], 3, "{result}");
     assert_eq!(result["copy"]["copied"], 1, "only cold.txt here: {result}");
     assert_eq!(result["copy"]["skipped"], 1, "{result}");
+    assert_eq!(result["manifest"]["copied_locally_count"], 1, "{result}");
     assert_eq!(
         result["manifest"]["copied_locally"][0]["source_key"], "cold.txt",
         "{result}"

@@ -354,6 +354,7 @@ fn manifest_json(manifest: &ManifestFile) -> Value {
         "bytes": manifest.bytes,
         "digest": manifest.digest,
         "copied_locally": manifest.local,
+        "copied_locally_count": manifest.local_objects,
     })
 }
 
@@ -363,9 +364,17 @@ fn local_text(manifest: &ManifestFile) -> String {
     if manifest.local.is_empty() {
         return String::new();
     }
+    let listed = if manifest.local_objects > manifest.local.len() as u64 {
+        format!(
+            " (the first {} listed; all in --report)",
+            manifest.local.len()
+        )
+    } else {
+        String::new()
+    };
     let mut out = format!(
-        "\n{} objects copied by this machine, not by the job:",
-        manifest.local.len()
+        "\n{} objects copied by this machine, not by the job{listed}:",
+        manifest.local_objects
     );
     for local in &manifest.local {
         let why = match local.why {

@@ -29,6 +29,10 @@ pub const FORMAT: &str = "S3BatchOperations_CSV_20180820";
 /// the current version, like a local copy does).
 pub const FIELDS: [&str; 2] = ["Bucket", "Key"];
 
+/// How many of the objects copied locally are kept to be listed: the rest are counted
+/// (and in `--report`), so memory stays flat however many keys the plan renames.
+pub const LOCAL_LISTED: usize = 1000;
+
 /// Why an object the decision copies does not go into the manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +63,7 @@ struct State {
     /// the same value.
     digest: u128,
     local: Vec<LocalCopy>,
+    local_objects: u64,
     /// Lines that could not be written: the manifest is incomplete and no job may run it.
     write_errors: u64,
 }
@@ -80,8 +85,10 @@ pub struct ManifestFile {
     pub bytes: u64,
     /// Hex, from the lines regardless of their order; names the uploaded object.
     pub digest: String,
-    /// The objects copied locally instead (over 5 GiB, renamed, another class).
+    /// The objects copied locally instead (over 5 GiB, renamed, another class): the first
+    /// `LOCAL_LISTED` of them, and how many there were.
     pub local: Vec<LocalCopy>,
+    pub local_objects: u64,
     pub write_errors: u64,
 }
 
@@ -101,6 +108,7 @@ impl ManifestWriter {
                 bytes: 0,
                 digest: 0,
                 local: Vec::new(),
+                local_objects: 0,
                 write_errors: 0,
             }),
         })
@@ -145,6 +153,10 @@ impl ManifestWriter {
 
     pub fn add_local(&self, source: &ObjectEntry, destination_key: &str, why: CopiedLocally) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.local_objects += 1;
+        if state.local.len() >= LOCAL_LISTED {
+            return;
+        }
         state.local.push(LocalCopy {
             source_key: source.key.clone(),
             destination_key: destination_key.to_string(),
@@ -168,6 +180,7 @@ impl ManifestWriter {
             bytes: state.bytes,
             digest: format!("{:032x}{:016x}", state.digest, state.objects),
             local,
+            local_objects: state.local_objects,
             write_errors: state.write_errors,
         })
     }
