@@ -272,7 +272,6 @@ impl BatchCopy {
         };
         if let Some(why) = refuse {
             eprintln!("no job created: {why}");
-            self.remove_manifest(&manifest);
             if !text && !dry_run {
                 println!("{}", serde_json::to_string_pretty(&Value::Object(extra))?);
             }
@@ -296,7 +295,6 @@ impl BatchCopy {
                 &account_id,
             )
             .await?;
-            self.remove_manifest(&manifest);
             etag
         };
         let (source_bucket, destination_bucket) = buckets;
@@ -340,10 +338,14 @@ impl BatchCopy {
             (local, _) => local,
         })
     }
+}
 
-    fn remove_manifest(&self, manifest: &ManifestFile) {
+impl Drop for BatchCopy {
+    /// The temporary manifest goes once it is uploaded, or the run ends without a job
+    /// (also on an error); `--manifest FILE` and a dry run's are kept.
+    fn drop(&mut self) {
         if !self.keep_manifest {
-            let _ = std::fs::remove_file(&manifest.path);
+            let _ = std::fs::remove_file(self.writer.path());
         }
     }
 }

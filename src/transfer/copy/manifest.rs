@@ -114,6 +114,10 @@ impl ManifestWriter {
         })
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Why the job cannot copy `source` to `destination_key`, or None when it can.
     pub fn copied_locally(
         &self,
