@@ -144,19 +144,28 @@ pub struct ReplicateExistingArgs {
     /// Output format of the result.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
-    /// Follow the job to its end, then summarise the completion report; exit 1 if any
-    /// object failed to replicate.
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub access: SourceAccessArgs,
+}
+
+/// Following an S3 Batch Operations job s3bridge creates (`replicate-existing`,
+/// `copy --engine batch`).
+#[derive(Debug, Clone, Args)]
+pub struct JobArgs {
+    /// Follow the job to its end, then summarise its completion report; exit 1 if any
+    /// object failed.
     #[arg(long)]
     pub wait: bool,
     /// Seconds between two progress checks with --wait.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub poll_interval: f64,
-    /// Start another job for a spec whose job already ran (e.g. 2, to retry objects that
-    /// failed once the cause is fixed). The same spec and attempt never create a second job.
+    /// Start another job where the same request already ran one (e.g. 2, to retry
+    /// objects that failed once the cause is fixed). The same request and attempt never
+    /// create a second job.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub attempt: u32,
-    #[command(flatten)]
-    pub access: SourceAccessArgs,
 }
 
 #[derive(Debug, Args)]
@@ -359,4 +368,27 @@ pub struct CopyArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub shard: ShardArgs,
+    // --- the batch engine (`--engine batch`) ---
+    /// Who copies: `local` (this machine) or `batch` (an S3 Batch Operations
+    /// S3PutObjectCopy job over a manifest of what is missing or different; objects over
+    /// 5 GiB, renamed keys and other storage classes are still copied here). Default: the
+    /// spec's `copy.engine`, else local.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<crate::spec::CopyEngine>,
+    /// Batch engine: the role S3 Batch Operations assumes (default: the spec's
+    /// `<name>-batch-copy` role; required with s3:// URLs).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Batch engine: s3://BUCKET/PREFIX/ where the manifest is uploaded and S3 writes the
+    /// completion report (default: the spec's `s3bridge/batch-copy/` in the source bucket;
+    /// required with s3:// URLs).
+    #[arg(long, value_name = "S3URL")]
+    pub work_prefix: Option<String>,
+    /// Batch engine: keep the manifest CSV at FILE (default: a temporary file, kept and
+    /// printed with --dry-run).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Batch engine: --wait, --poll-interval, --attempt.
+    #[command(flatten)]
+    pub job: JobArgs,
 }

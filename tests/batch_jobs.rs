@@ -185,6 +185,7 @@ fn the_copy_engine_job_shape_is_valid_too() {
                 .into(),
         ),
         bucket_key_enabled: Some(true),
+        canned_access_control_list: None,
     });
     request.manifest = Some(Manifest {
         spec: ManifestSpec {

@@ -100,20 +100,7 @@ async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, String>
 }
 
 fn binary(args: &[&str], envs: &[(&str, &str)]) -> Command {
-    fake_credentials();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_s3bridge"));
-    command
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("AWS_CONFIG_FILE", "/nonexistent/s3bridge-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/s3bridge-test-credentials",
-        );
-    for (name, value) in envs {
-        command.env(name, value);
-    }
-    command
+    support::isolated_command(args, envs)
 }
 
 /// Runs `s3bridge copy ARGS --format json --quiet` (blocking, off the async workers).

@@ -100,6 +100,9 @@ pub struct CopyOperation {
     pub sse_aws_kms_key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_key_enabled: Option<bool>,
+    /// `bucket-owner-full-control` where the destination still uses ACLs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canned_access_control_list: Option<String>,
 }
 
 /// `JobReport`: where the completion report goes.
@@ -316,6 +319,90 @@ pub fn replicate_existing(desired: &Desired, attempt: u32) -> Result<CreateJob, 
     Ok(job)
 }
 
+/// What a batch copy job (`copy --engine batch`) is made of.
+#[derive(Debug, Clone)]
+pub struct CopyObjects<'a> {
+    /// Where the job runs: the account of the credentials that create it.
+    pub account_id: &'a str,
+    /// The spec's name, or None for an ad hoc copy.
+    pub spec_name: Option<&'a str>,
+    pub partition: &'a str,
+    pub role_arn: &'a str,
+    pub source_bucket: &'a str,
+    pub destination_bucket: &'a str,
+    /// The bucket and prefix (empty or ending in '/') of the manifest and the report.
+    pub work_bucket: &'a str,
+    pub work_prefix: &'a str,
+    /// The uploaded manifest: its key and the ETag S3 answered.
+    pub manifest_key: &'a str,
+    pub manifest_etag: &'a str,
+    pub kms_key_arn: Option<&'a str>,
+    pub storage_class: Option<&'a str>,
+    pub acl: Option<&'a str>,
+    pub attempt: u32,
+}
+
+/// Name, in `manifest_prefix(work prefix)`, of the manifest whose lines have `digest`.
+pub fn copy_manifest_key(work_prefix: &str, digest: &str) -> String {
+    format!("{}/copy-{digest}.csv", manifest_prefix(work_prefix))
+}
+
+/// The S3PutObjectCopy job of a batch copy: every object of the manifest is copied to the
+/// same key in the destination bucket, SSE-KMS with the destination key (so the copies
+/// pass the destination bucket policy's encryption denies), metadata and tags copied.
+pub fn copy_objects(input: &CopyObjects<'_>) -> CreateJob {
+    let name = input.spec_name.unwrap_or("ad-hoc");
+    let work_bucket_arn = crate::arn::bucket_arn(input.partition, input.work_bucket);
+    let mut job = CreateJob {
+        account_id: input.account_id.to_string(),
+        confirmation_required: false,
+        operation: Operation::S3PutObjectCopy(CopyOperation {
+            target_resource: crate::arn::bucket_arn(input.partition, input.destination_bucket),
+            storage_class: input.storage_class.map(str::to_string),
+            metadata_directive: Some("COPY".into()),
+            sse_aws_kms_key_id: input.kms_key_arn.map(str::to_string),
+            bucket_key_enabled: input.kms_key_arn.map(|_| true),
+            canned_access_control_list: input.acl.map(str::to_string),
+        }),
+        report: Report {
+            bucket: work_bucket_arn.clone(),
+            format: "Report_CSV_20180820".into(),
+            enabled: true,
+            prefix: report_prefix(input.work_prefix),
+            // As for Batch Replication: failures only; DescribeJob has the counts.
+            report_scope: "FailedTasksOnly".into(),
+            expected_bucket_owner: input.account_id.to_string(),
+        },
+        client_request_token: String::new(),
+        manifest: Some(Manifest {
+            spec: ManifestSpec {
+                format: crate::transfer::copy::manifest::FORMAT.into(),
+                fields: crate::transfer::copy::manifest::FIELDS
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect(),
+            },
+            location: ManifestLocation {
+                object_arn: format!("{work_bucket_arn}/{}", input.manifest_key),
+                object_version_id: None,
+                etag: input.manifest_etag.to_string(),
+            },
+        }),
+        description: format!(
+            "{}copy s3://{} -> s3://{}",
+            description_prefix(name),
+            input.source_bucket,
+            input.destination_bucket
+        ),
+        priority: PRIORITY,
+        role_arn: input.role_arn.to_string(),
+        tags: tags(name, JobPurpose::Copy),
+        manifest_generator: None,
+    };
+    job.seal(JobPurpose::Copy, input.attempt);
+    job
+}
+
 /// The tags of a job of `spec_name` made for `purpose`.
 pub fn tags(spec_name: &str, purpose: JobPurpose) -> Vec<Tag> {
     vec![
@@ -377,6 +464,9 @@ impl CreateJob {
                         .set_metadata_directive(copy.metadata_directive.as_deref().map(Into::into))
                         .set_sse_aws_kms_key_id(copy.sse_aws_kms_key_id.clone())
                         .set_bucket_key_enabled(copy.bucket_key_enabled)
+                        .set_canned_access_control_list(
+                            copy.canned_access_control_list.as_deref().map(Into::into),
+                        )
                         .build(),
                 )
                 .build(),

@@ -207,6 +207,7 @@ async fn acl_for(s3: &aws_sdk_s3::Client, bucket: &str) -> Option<String> {
 }
 
 pub fn run(args: &CopyArgs) -> Result<Status> {
+    let mut spec = None;
     let mut setup = match &args.destination {
         Some(destination) => ad_hoc(args, destination)?,
         None => {
@@ -217,10 +218,26 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
                 Ok(loaded) => loaded,
                 Err(status) => return Ok(status),
             };
-            from_spec(args, &loaded.spec)?
+            let setup = from_spec(args, &loaded.spec)?;
+            spec = Some(loaded.spec);
+            setup
         }
     };
     let shard = super::shard_range(&args.shard, &setup.source.1)?;
+    // The batch engine (`--engine batch`): checked before anything is listed.
+    let batch = super::copy_batch::prepare(
+        args,
+        spec.as_ref(),
+        (&setup.source.1, &setup.destination.1),
+        &setup.source.0.region,
+        &mut setup.plan,
+        &setup.settings,
+    )?;
+    // Jobs are created with the source side's own credentials, never the copy role's.
+    let job_access = Access {
+        assume_role: None,
+        ..setup.source.0.clone()
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -262,6 +279,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             setup.settings.acl = acl_for(&destination_listing, &setup.destination.1).await;
         }
         let concurrency = args.concurrency as usize;
+        let destination_settings = setup.settings.clone();
         let job = CopyJob {
             source: Bucket {
                 s3: listing(&source_session),
@@ -300,6 +318,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             report: args.report.clone(),
             progress: !args.quiet,
             counter,
+            manifest: batch.as_ref().map(|b| b.writer.clone()),
         };
         if !args.quiet {
             eprintln!(
@@ -323,6 +342,19 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
                 Some(path) => format!("writing the report {}", path.display()),
                 None => "collecting results".to_string(),
             })?;
+        if let Some(batch) = batch {
+            let buckets = (setup.source.1.as_str(), setup.destination.1.as_str());
+            return batch
+                .finish(
+                    summary,
+                    &job_access,
+                    buckets,
+                    &destination_settings,
+                    args.dry_run,
+                    args.job.attempt,
+                )
+                .await;
+        }
         match args.format {
             TextOrJson::Json => println!("{}", serde_json::to_string(&summary)?),
             TextOrJson::Text => println!("{}", summary.text()),

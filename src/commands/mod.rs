@@ -7,7 +7,9 @@
 
 mod audit;
 mod copy;
+mod copy_batch;
 mod generate;
+mod jobs;
 mod policies;
 mod replicate_existing;
 mod shards;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::arn::{bucket_arn, partition_for_region, role_arn};
 use crate::policy::{Kind, NamedDocument, Reference, Term};
-use crate::spec::{BucketSetting, KmsKeySpec, Side, Spec, StorageClass};
+use crate::spec::{BucketSetting, CopyEngine, KmsKeySpec, Side, Spec, StorageClass};
 
 /// Days after which incomplete multipart uploads are aborted by the lifecycle rule.
 pub const ABORT_INCOMPLETE_MULTIPART_DAYS: u32 = 7;
@@ -20,6 +20,9 @@ pub const KEY_DELETION_WINDOW_DAYS: u32 = 30;
 /// Replication Time Control's only threshold.
 pub const RTC_MINUTES: u32 = 15;
 pub const DEFAULT_BATCH_PREFIX: &str = "s3bridge/batch-replication/";
+/// Where, in the source bucket, `s3bridge copy --engine batch` puts its manifests and
+/// S3 writes the job's completion reports.
+pub const BATCH_COPY_PREFIX: &str = "s3bridge/batch-copy/";
 
 /// Bucket settings s3bridge enforces on both buckets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +101,8 @@ pub enum RolePurpose {
     Replication(Side),
     /// Assumed by S3 Batch Operations to replicate existing objects.
     BatchReplication,
+    /// Assumed by S3 Batch Operations to copy objects (`copy --engine batch`).
+    BatchCopy,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +129,7 @@ impl Role {
             RolePurpose::Replication(Side::Source) => "replication_role".into(),
             RolePurpose::Replication(Side::Destination) => "reverse_replication_role".into(),
             RolePurpose::BatchReplication => "batch_replication_role".into(),
+            RolePurpose::BatchCopy => "batch_copy_role".into(),
         }
     }
 
@@ -175,7 +181,8 @@ pub struct Rule {
     pub existing_object_replication: bool,
 }
 
-/// Where S3 Batch Replication reads manifests and writes reports.
+/// Where an S3 Batch Operations job of the bundle reads manifests and writes reports,
+/// and the role it runs as.
 #[derive(Debug, Clone)]
 pub struct Batch {
     pub bucket: String,
@@ -204,6 +211,8 @@ pub struct Desired {
     pub roles: Vec<Role>,
     pub replications: Vec<Replication>,
     pub batch: Option<Batch>,
+    /// The batch copy engine's role and work prefix (`copy.engine: batch`).
+    pub batch_copy: Option<Batch>,
     /// For each existing key: the statements its owner must add to the key policy (the
     /// bundle cannot change a key it does not manage).
     pub existing_key_grants: Vec<ExistingKeyGrants>,
@@ -391,6 +400,17 @@ pub fn build(spec: &Spec) -> Desired {
     } else {
         None
     };
+    let batch_copy = (spec.copy.engine == CopyEngine::Batch).then(|| {
+        let role = policies::batch_copy_role(spec, &source, &destination, BATCH_COPY_PREFIX);
+        let batch_copy = Batch {
+            bucket: source.bucket.clone(),
+            bucket_arn: source.bucket_arn.clone(),
+            prefix: BATCH_COPY_PREFIX.to_string(),
+            role_arn: role.arn.clone(),
+        };
+        roles.push(role);
+        batch_copy
+    });
 
     let keys = [Side::Source, Side::Destination]
         .into_iter()
@@ -418,16 +438,16 @@ pub fn build(spec: &Spec) -> Desired {
         })
         .collect();
 
-    // The batch role writes its reports into the source bucket.
-    let report_writer = |f: &SideFacts| {
-        batch
-            .as_ref()
-            .filter(|b| b.bucket == f.bucket)
-            .and_then(|_| {
-                roles
-                    .iter()
-                    .find(|r| r.purpose == RolePurpose::BatchReplication)
-            })
+    // Batch Operations jobs write their reports into the source bucket, as their roles.
+    let report_writers = |f: &SideFacts| -> Vec<&Role> {
+        [
+            (&batch, RolePurpose::BatchReplication),
+            (&batch_copy, RolePurpose::BatchCopy),
+        ]
+        .into_iter()
+        .filter(|(setting, _)| setting.as_ref().is_some_and(|b| b.bucket == f.bucket))
+        .filter_map(|(_, purpose)| roles.iter().find(|r| r.purpose == purpose))
+        .collect()
     };
     let buckets = [Side::Source, Side::Destination]
         .into_iter()
@@ -451,7 +471,7 @@ pub fn build(spec: &Spec) -> Desired {
                 },
                 key: f.key.clone(),
                 settings: BucketSettings::ENFORCED,
-                policy: policies::bucket_policy(f, &roles, report_writer(f)),
+                policy: policies::bucket_policy(f, &roles, &report_writers(f)),
             }
         })
         .collect();
@@ -505,6 +525,7 @@ pub fn build(spec: &Spec) -> Desired {
         roles,
         replications,
         batch,
+        batch_copy,
         existing_key_grants,
     }
 }
@@ -556,7 +577,7 @@ pub fn role_arn_for(spec: &Spec, purpose: RolePurpose) -> String {
     let side = match purpose {
         RolePurpose::Copy => spec.copy_role.account,
         RolePurpose::Replication(side) => side,
-        RolePurpose::BatchReplication => Side::Source,
+        RolePurpose::BatchReplication | RolePurpose::BatchCopy => Side::Source,
     };
     let b = spec.side(side);
     role_arn(

@@ -30,6 +30,7 @@ pub(crate) fn role_name(spec: &Spec, purpose: RolePurpose) -> String {
             .batch_role_name
             .clone()
             .unwrap_or_else(|| format!("{}-batch-replication", spec.name)),
+        RolePurpose::BatchCopy => format!("{}-batch-copy", spec.name),
     }
 }
 
@@ -51,6 +52,16 @@ fn through_s3_for_bucket(statement: Statement, bucket: &SideFacts) -> Statement 
                 bucket.objects_arn().into(),
             ],
         )
+}
+
+/// Lets a role use `bucket`'s key with `actions`, only through S3 for that bucket.
+fn use_key(sid: &str, actions: &[&str], bucket: &SideFacts) -> Statement {
+    through_s3_for_bucket(
+        Statement::allow(sid)
+            .actions(actions)
+            .resources([bucket.key.clone()]),
+        bucket,
+    )
 }
 
 fn new_role(
@@ -115,16 +126,10 @@ pub(crate) fn copy_role(spec: &Spec, source: &SideFacts, destination: &SideFacts
             Statement::allow("WriteDestinationObjects")
                 .actions(COPY_DESTINATION_OBJECTS)
                 .resources([destination.objects_arn()]),
-            through_s3_for_bucket(
-                Statement::allow("DecryptSourceObjects")
-                    .actions(COPY_SOURCE_KEY)
-                    .resources([source.key.clone()]),
-                source,
-            ),
-            through_s3_for_bucket(
-                Statement::allow("EncryptDestinationObjects")
-                    .actions(COPY_DESTINATION_KEY)
-                    .resources([destination.key.clone()]),
+            use_key("DecryptSourceObjects", COPY_SOURCE_KEY, source),
+            use_key(
+                "EncryptDestinationObjects",
+                COPY_DESTINATION_KEY,
                 destination,
             ),
         ]),
@@ -179,26 +184,17 @@ pub(crate) fn replication_role(
             Statement::allow("DestinationObjects")
                 .actions(&destination_actions)
                 .resources([to.objects_arn()]),
-            through_s3_for_bucket(
-                Statement::allow("DecryptSourceObjects")
-                    .actions(REPLICATION_SOURCE_KEY)
-                    .resources([from.key.clone()]),
-                from,
-            ),
-            through_s3_for_bucket(
-                Statement::allow("EncryptReplicas")
-                    .actions(REPLICATION_DESTINATION_KEY)
-                    .resources([to.key.clone()]),
-                to,
-            ),
+            use_key("DecryptSourceObjects", REPLICATION_SOURCE_KEY, from),
+            use_key("EncryptReplicas", REPLICATION_DESTINATION_KEY, to),
         ]),
     ));
     role
 }
 
-/// The role S3 Batch Operations assumes to replicate existing objects.
-pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role {
-    let trust = Document::new(vec![Statement::allow("S3BatchOperations")
+/// Trust for S3 Batch Operations (not `batchoperations.amazonaws.com`), only for jobs of
+/// the source account: the confused-deputy guard.
+fn batch_operations_trust(source: &SideFacts) -> Document {
+    Document::new(vec![Statement::allow("S3BatchOperations")
         .principal(Principal::Service(vec![
             "batchoperations.s3.amazonaws.com".into()
         ]))
@@ -208,7 +204,11 @@ pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role 
             "StringEquals",
             "aws:SourceAccount",
             vec![source.account.clone().into()],
-        )]);
+        )])
+}
+
+/// The role S3 Batch Operations assumes to replicate existing objects.
+pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role {
     let mut role = new_role(
         spec,
         RolePurpose::BatchReplication,
@@ -217,7 +217,7 @@ pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role 
             "S3 Batch Replication of existing objects in s3://{}",
             source.bucket
         ),
-        trust,
+        batch_operations_trust(source),
     );
     let reports = format!("{}/{prefix}*", source.bucket_arn);
     role.policies.push((
@@ -235,11 +235,51 @@ pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role 
             Statement::allow("WriteReports")
                 .actions(BATCH_REPORT_WRITE)
                 .resources([reports]),
-            through_s3_for_bucket(
-                Statement::allow("UseSourceKey")
-                    .actions(BATCH_KEY)
-                    .resources([source.key.clone()]),
-                source,
+            use_key("UseSourceKey", BATCH_KEY, source),
+        ]),
+    ));
+    role
+}
+
+/// The role S3 Batch Operations assumes to copy objects (S3PutObjectCopy) from the source
+/// bucket into the destination: read source objects, write destination objects (with
+/// their tags) encrypted with the destination key, write the completion report under
+/// the work prefix. The destination's bucket policy and key policy grants follow from
+/// this policy like every other role's.
+pub(crate) fn batch_copy_role(
+    spec: &Spec,
+    source: &SideFacts,
+    destination: &SideFacts,
+    prefix: &str,
+) -> Role {
+    let mut role = new_role(
+        spec,
+        RolePurpose::BatchCopy,
+        source,
+        format!(
+            "S3 Batch Operations copy from s3://{} to s3://{}",
+            source.bucket, destination.bucket
+        ),
+        batch_operations_trust(source),
+    );
+    role.policies.push((
+        "batch-copy".into(),
+        Document::new(vec![
+            // Covers the manifests under the work prefix too: they are source objects.
+            Statement::allow("ReadSourceObjects")
+                .actions(BATCH_COPY_SOURCE_OBJECTS)
+                .resources([source.objects_arn()]),
+            Statement::allow("WriteDestinationObjects")
+                .actions(BATCH_COPY_DESTINATION_OBJECTS)
+                .resources([destination.objects_arn()]),
+            Statement::allow("WriteReports")
+                .actions(BATCH_REPORT_WRITE)
+                .resources([format!("{}/{prefix}*", source.bucket_arn)]),
+            use_key("DecryptSourceObjects", COPY_SOURCE_KEY, source),
+            use_key(
+                "EncryptDestinationObjects",
+                BATCH_COPY_DESTINATION_KEY,
+                destination,
             ),
         ]),
     ));
@@ -343,20 +383,25 @@ fn only_when_named(statement: Statement, key: &str, expected: Term) -> Statement
 /// A bucket's policy: TLS only, only this bucket's key, and the grants that roles from
 /// the other account hold on this bucket.
 ///
-/// The encryption denies spare the S3 Batch Replication role when this bucket holds its
-/// reports: S3 always writes completion reports with SSE-S3, which they would refuse.
-/// That role may only write under the report prefix anyway.
+/// The encryption denies spare the S3 Batch Operations roles whose jobs write their
+/// reports into this bucket: S3 always writes completion reports with SSE-S3, which they
+/// would refuse. Those roles may only write under their report prefix anyway.
 pub(crate) fn bucket_policy(
     bucket: &SideFacts,
     roles: &[Role],
-    report_writer: Option<&Role>,
+    report_writers: &[&Role],
 ) -> Document {
     let all = [bucket.bucket_arn.clone(), bucket.objects_arn()];
-    let spare_report_writer = |statement: Statement| match report_writer {
-        Some(role) => {
-            statement.condition("ArnNotEquals", "aws:PrincipalArn", vec![role.reference()])
+    let spare_report_writer = |statement: Statement| {
+        if report_writers.is_empty() {
+            statement
+        } else {
+            statement.condition(
+                "ArnNotEquals",
+                "aws:PrincipalArn",
+                report_writers.iter().map(|r| r.reference()).collect(),
+            )
         }
-        None => statement,
     };
     let mut statements = vec![
         Statement::deny("DenyInsecureTransport")

@@ -51,6 +51,18 @@ pub const BATCH_REPORT_WRITE: &[&str] = &["s3:PutObject"];
 /// Batch Replication role, on the source key (reports and manifests are encrypted with it).
 pub const BATCH_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
+/// Batch copy role (S3PutObjectCopy), on source objects: CopyObject reads the object and,
+/// to copy them along, its tags.
+pub const BATCH_COPY_SOURCE_OBJECTS: &[&str] = &["s3:GetObject", "s3:GetObjectTagging"];
+
+/// Batch copy role, on destination objects: the copy with its tags. No ACLs: the bundle's
+/// buckets enforce bucket-owner ownership.
+pub const BATCH_COPY_DESTINATION_OBJECTS: &[&str] = &["s3:PutObject", "s3:PutObjectTagging"];
+
+/// Batch copy role, on the destination key: a single CopyObject (S3 Batch Operations
+/// never copies multipart) only asks KMS for a data key.
+pub const BATCH_COPY_DESTINATION_KEY: &[&str] = &["kms:GenerateDataKey"];
+
 /// Copy role, on the source bucket.
 pub const COPY_SOURCE_BUCKET: &[&str] = &["s3:ListBucket"];
 

@@ -397,6 +397,7 @@ fn role_module(role: &Role) -> Item {
         RolePurpose::Replication(Side::Source) => "Role S3 assumes to replicate objects to the destination.",
         RolePurpose::Replication(Side::Destination) => "Role S3 assumes to replicate objects back to the source (two-way replication).",
         RolePurpose::BatchReplication => "Role S3 Batch Operations assumes to replicate the objects that existed before\nreplication was on (`s3bridge replicate-existing`).",
+        RolePurpose::BatchCopy => "Role S3 Batch Operations assumes to copy objects into the destination\n(`s3bridge copy --engine batch`).",
     };
     Item::commented(comment, block)
 }
@@ -529,6 +530,13 @@ fn outputs(desired: &Desired) -> Vec<Item> {
             string(&format!("s3://{}/{}", batch.bucket, batch.prefix)),
         ));
     }
+    if let Some(batch_copy) = &desired.batch_copy {
+        items.push(output(
+            "batch_copy_work_prefix",
+            "Where `s3bridge copy --engine batch` puts its manifests and S3 its completion reports.",
+            string(&format!("s3://{}/{}", batch_copy.bucket, batch_copy.prefix)),
+        ));
+    }
     items
 }
 
@@ -596,6 +604,10 @@ fn readme(desired: &Desired, options: &Options) -> String {
     ));
     if desired.batch.is_some() {
         next(format!("`s3bridge replicate-existing {spec} --wait`: replicate the objects that existed before replication\n   was on, with an S3 Batch Replication job (the role and report prefix are in this bundle)."));
+    } else if desired.batch_copy.is_some() {
+        next(format!(
+            "`s3bridge copy {spec} --wait`: copy the objects that existed before replication was on, with an\n   S3 Batch Operations job (`copy.engine: batch`; the role and work prefix are in this bundle)."
+        ));
     } else {
         next(format!(
             "`s3bridge copy {spec}`: copy the objects that existed before replication was on."

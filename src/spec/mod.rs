@@ -352,6 +352,24 @@ pub struct CopySpec {
     /// Globs of source keys to copy; default all.
     #[serde(default)]
     pub include: Vec<String>,
+    /// How `s3bridge copy` copies by default. `batch` also makes the bundle create the
+    /// role S3 Batch Operations assumes to copy (`<name>-batch-copy`), so that
+    /// `s3bridge copy SPEC --engine batch` has a job to run.
+    #[serde(default)]
+    pub engine: CopyEngine,
+}
+
+/// Who copies the objects: this machine, or an S3 Batch Operations job (S3PutObjectCopy).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyEngine {
+    /// Server-side copies (or streams) sent from this machine.
+    #[default]
+    Local,
+    /// An S3 Batch Operations S3PutObjectCopy job over a manifest of what differs.
+    Batch,
 }
 
 impl Spec {

@@ -57,6 +57,25 @@ pub fn s3bridge(args: &[&str]) -> Output {
         .expect("run s3bridge")
 }
 
+/// The s3bridge binary with `args`, kept from this machine's AWS profiles and credential
+/// files (the test credentials come from the environment), with `envs` set on top.
+pub fn isolated_command(args: &[&str], envs: &[(&str, &str)]) -> Command {
+    fake_credentials();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3bridge"));
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/s3bridge-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/s3bridge-test-credentials",
+        );
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

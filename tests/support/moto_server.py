@@ -262,11 +262,16 @@ responses.ACTION_MAP["BUCKET"]["GET"].update(
 # --- moto gap: S3 Batch Operations (s3control jobs) ------------------------------------
 # moto has no Batch Operations. ListJobs, DescribeJob and CreateJob are served from a store
 # per account; CreateJob's request is checked against the documented CreateJob shape
-# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_CreateJob.html). Jobs
-# created without confirmation complete at once (nothing is copied); with
-# ConfirmationRequired they wait, Suspended, as on AWS.
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_CreateJob.html), including
+# an S3PutObjectCopy operation (API_control_S3CopyObjectOperation.html) and a manifest
+# s3bridge wrote (API_control_JobManifest.html, JobManifestSpec, JobManifestLocation).
+# Jobs created without confirmation complete at once (nothing is copied); with
+# ConfirmationRequired they wait, Suspended, as on AWS. A job over a Manifest reads it
+# from moto's S3 as Batch Operations does before running: a missing manifest or another
+# ETag than the request's fails the job; otherwise each CSV line counts as one task.
 
 import datetime
+import re
 import uuid
 
 from moto.s3control import urls as s3control_urls
@@ -333,6 +338,92 @@ def _check_create_job(params):
             raise InvalidJobRequest("ManifestGenerator.S3JobManifestGenerator.SourceBucket is required")
         if "EnableManifestOutput" not in generator:
             raise InvalidJobRequest("S3JobManifestGenerator.EnableManifestOutput is required")
+    if "Manifest" in params:
+        _check_manifest(params["Manifest"])
+    if "S3PutObjectCopy" in operation:
+        _check_copy_operation(operation["S3PutObjectCopy"] or {})
+
+
+def _members(value):
+    """A list member as moto's XML parsing hands it over: `{"member": x}` or a list."""
+    if isinstance(value, dict) and "member" in value:
+        value = value["member"]
+    return _as_list(value)
+
+
+_ARN = re.compile(r"arn:[^:]+:s3:.*")
+
+
+def _check_manifest(manifest):
+    """JobManifest: Spec (Format, Fields) and Location (ObjectArn, ETag) are required."""
+    spec = manifest.get("Spec") or {}
+    location = manifest.get("Location") or {}
+    formats = ("S3BatchOperations_CSV_20180820", "S3InventoryReport_CSV_20161130")
+    if spec.get("Format") not in formats:
+        raise InvalidJobRequest(f"Manifest.Spec.Format must be one of {formats}")
+    if spec["Format"] == "S3BatchOperations_CSV_20180820":
+        fields = _members(spec.get("Fields"))
+        if not fields:
+            raise InvalidJobRequest("Manifest.Spec.Fields is required for a CSV manifest")
+        unknown = [f for f in fields if f not in ("Ignore", "Bucket", "Key", "VersionId")]
+        if unknown:
+            raise InvalidJobRequest(f"Manifest.Spec.Fields: unknown fields {unknown}")
+        if "Bucket" not in fields or "Key" not in fields:
+            raise InvalidJobRequest("Manifest.Spec.Fields must name the Bucket and Key columns")
+    arn = location.get("ObjectArn") or ""
+    if not _ARN.fullmatch(arn) or "/" not in arn:
+        raise InvalidJobRequest("Manifest.Location.ObjectArn must be an S3 object ARN")
+    if not location.get("ETag"):
+        raise InvalidJobRequest("Manifest.Location.ETag is required")
+
+
+def _check_copy_operation(copy):
+    """S3CopyObjectOperation: TargetResource (a bucket ARN) and enum members."""
+    target = copy.get("TargetResource") or ""
+    if not _ARN.fullmatch(target) or "/" in target:
+        raise InvalidJobRequest("S3PutObjectCopy.TargetResource must be a bucket ARN")
+    enums = {
+        "MetadataDirective": ("COPY", "REPLACE"),
+        "StorageClass": (
+            "STANDARD", "STANDARD_IA", "ONEZONE_IA", "GLACIER", "INTELLIGENT_TIERING",
+            "DEEP_ARCHIVE", "GLACIER_IR",
+        ),
+        "CannedAccessControlList": (
+            "private", "public-read", "public-read-write", "aws-exec-read",
+            "authenticated-read", "bucket-owner-read", "bucket-owner-full-control",
+        ),
+    }
+    for member, allowed in enums.items():
+        if member in copy and copy[member] not in allowed:
+            raise InvalidJobRequest(f"S3PutObjectCopy.{member} must be one of {allowed}")
+    if copy.get("BucketKeyEnabled") in (True, "true") and not copy.get("SSEAwsKmsKeyId"):
+        raise InvalidJobRequest("S3PutObjectCopy.BucketKeyEnabled needs SSEAwsKmsKeyId")
+
+
+def _read_manifest(account_id, manifest):
+    """Reads the manifest object the way Batch Operations does before a job runs; returns
+    (task count, failure reason or None)."""
+    from moto.s3.models import s3_backends
+
+    arn = manifest["Location"]["ObjectArn"]
+    partition = arn.split(":")[1]
+    bucket, _, key = arn.split(":::", 1)[1].partition("/")
+    try:
+        stored = s3_backends[account_id][partition].get_object(bucket, key)
+    except Exception as e:  # a missing bucket
+        stored, error = None, e
+    else:
+        error = None
+    if stored is None:
+        return 0, f"Reading the manifest failed: {arn} does not exist ({error or 'NoSuchKey'})"
+    if stored.etag.strip('"') != manifest["Location"]["ETag"].strip('"'):
+        return 0, f"Reading the manifest failed: the ETag of {arn} is {stored.etag}, not {manifest['Location']['ETag']}"
+    lines = [line for line in stored.value.decode().splitlines() if line]
+    columns = len(_members(manifest["Spec"].get("Fields")))
+    bad = [line for line in lines if len(line.split(",")) != columns]
+    if bad:
+        return 0, f"The manifest has lines without {columns} columns: {bad[:3]}"
+    return len(lines), None
 
 
 def create_job(self):
@@ -345,15 +436,23 @@ def create_job(self):
         if self._get_param(name) is not None
     }
     _check_create_job(params)
+    # As on AWS, a repeated ClientRequestToken answers with the job it created.
+    for job in _jobs(self).values():
+        if job["s3bridge_request"]["ClientRequestToken"] == params["ClientRequestToken"]:
+            return _job_answer(self, "CreateJob", {"JobId": job["JobId"]})
     job_id = str(uuid.uuid4())
     confirm = params.get("ConfirmationRequired") in (True, "true")
     now = datetime.datetime.now(datetime.timezone.utc)
+    tasks, failure = 0, None
+    if "Manifest" in params:
+        tasks, failure = _read_manifest(params["AccountId"], params["Manifest"])
     _jobs(self)[job_id] = {
         "JobId": job_id,
         "JobArn": f"arn:aws:s3:{self.region}:{params['AccountId']}:job/{job_id}",
         "ConfirmationRequired": confirm,
         "Description": params.get("Description", ""),
-        "Status": "Suspended" if confirm else "Complete",
+        "Status": "Failed" if failure else "Suspended" if confirm else "Complete",
+        "FailureReasons": [{"FailureCode": "ManifestReadFailed", "FailureReason": failure}] if failure else None,
         "Operation": params["Operation"],
         "OperationName": next(iter(params["Operation"])),
         "Priority": int(params["Priority"]),
@@ -361,7 +460,11 @@ def create_job(self):
         "Report": params["Report"],
         "Manifest": params.get("Manifest"),
         "ManifestGenerator": params.get("ManifestGenerator"),
-        "ProgressSummary": {"TotalNumberOfTasks": 0, "NumberOfTasksSucceeded": 0, "NumberOfTasksFailed": 0},
+        "ProgressSummary": {
+            "TotalNumberOfTasks": tasks,
+            "NumberOfTasksSucceeded": 0 if confirm else tasks,
+            "NumberOfTasksFailed": 0,
+        },
         "CreationTime": now,
         "TerminationDate": None if confirm else now,
         "s3bridge_request": params,

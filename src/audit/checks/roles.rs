@@ -12,6 +12,7 @@ fn spec_field(purpose: RolePurpose) -> &'static str {
         RolePurpose::Copy => "copy_role",
         RolePurpose::Replication(_) => "replication.role_name",
         RolePurpose::BatchReplication => "replication.batch_role_name",
+        RolePurpose::BatchCopy => "copy.engine",
     }
 }
 

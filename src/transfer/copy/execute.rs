@@ -128,16 +128,19 @@ pub struct Copier {
 
 /// `bucket/key` for x-amz-copy-source, the key percent-encoded ('/' kept).
 pub fn copy_source(bucket: &str, key: &str) -> String {
+    format!("{bucket}/{}", encode_key(key))
+}
+
+/// A key URL-encoded as x-amz-copy-source and Batch Operations CSV manifests want it:
+/// everything but unreserved characters and '/' percent-encoded (UTF-8).
+pub fn encode_key(key: &str) -> String {
     const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'/')
         .remove(b'-')
         .remove(b'_')
         .remove(b'.')
         .remove(b'~');
-    format!(
-        "{bucket}/{}",
-        percent_encoding::utf8_percent_encode(key, KEEP)
-    )
+    percent_encoding::utf8_percent_encode(key, KEEP).to_string()
 }
 
 fn quoted(etag: &str) -> String {

@@ -12,13 +12,14 @@
 //! a rerun (after a crash, a SIGKILL, a failure) lists both sides again and copies only
 //! what is still missing or different, so nothing finished is ever copied twice.
 //!
-//! The dispatcher decides and the `Copier` executes; a different executor (an S3 Batch
-//! Operations job fed with the keys to copy) plugs in at that seam without touching the
-//! decision. A shard of the key space per machine (`--shard`) is only a narrower diff:
-//! `DiffOptions::shard`.
+//! The dispatcher decides and the `Copier` executes; a different executor plugs in at
+//! that seam without touching the decision: with a `manifest`, the objects an S3 Batch
+//! Operations job can copy are written into its manifest instead (`manifest`), and a
+//! shard of the key space per machine comes in through `DiffOptions::shard`.
 
 pub mod decide;
 pub mod execute;
+pub mod manifest;
 pub mod outcome;
 pub mod progress;
 pub mod retry;
@@ -36,7 +37,8 @@ use tokio::sync::mpsc;
 
 use self::decide::{decide, settle, Checksum, Decision, ObjectFacts, Reason};
 use self::execute::{planned_requests, Copier};
-use self::outcome::{Action, Outcome, ReportWriter, Status, Summary};
+use self::manifest::ManifestWriter;
+use self::outcome::{Action, Method, Outcome, ReportWriter, Status, Summary};
 use self::progress::{Planned, Progress};
 use self::retry::{retry, RequestError};
 use super::diff::{self, Bucket, DiffOptions, Pair};
@@ -63,6 +65,8 @@ pub struct CopyJob {
     pub progress: bool,
     /// The counter attached to every client of the run.
     pub counter: RequestCounter,
+    /// Batch engine: objects the job can copy go here instead of to the `Copier`.
+    pub manifest: Option<Arc<ManifestWriter>>,
 }
 
 /// Runs the copy to the end (or to the first listing error) and returns its totals.
@@ -137,17 +141,32 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
                     if let (Decision::Copy(_), Some(source)) = (decision, &pair.source) {
                         planned.objects.fetch_add(1, Ordering::Relaxed);
                         planned.bytes.fetch_add(source.size, Ordering::Relaxed);
-                        if job.dry_run {
+                        let to_manifest = job
+                            .manifest
+                            .as_ref()
+                            .is_some_and(|m| m.copied_locally(source, &key).is_none());
+                        if job.dry_run || to_manifest {
                             // Nothing to send: plan it here rather than in a task.
-                            let outcome = process(&copier, pair, key, decision, true).await;
+                            let outcome = process(
+                                &copier,
+                                job.manifest.as_deref(),
+                                pair,
+                                key,
+                                decision,
+                                job.dry_run,
+                            )
+                            .await;
                             let _ = tx.send(outcome).await;
                             continue;
                         }
                     }
                     let permit = copier.gate.acquire().await;
                     let (copier, tx, dry_run) = (copier.clone(), tx.clone(), job.dry_run);
+                    let manifest = job.manifest.clone();
                     tokio::spawn(async move {
-                        let outcome = process(&copier, pair, key, decision, dry_run).await;
+                        let outcome =
+                            process(&copier, manifest.as_deref(), pair, key, decision, dry_run)
+                                .await;
                         drop(permit);
                         let _ = tx.send(outcome).await;
                     });
@@ -190,9 +209,11 @@ fn on_ctrl_c() -> Arc<std::sync::atomic::AtomicBool> {
     flag
 }
 
-/// Copies (or settles, then maybe copies) one object.
+/// Copies (or settles, then maybe copies) one object; with a manifest, writes the
+/// objects the batch job can copy into it instead.
 async fn process(
     copier: &Copier,
+    manifest: Option<&ManifestWriter>,
     pair: Pair,
     key: String,
     decision: Decision,
@@ -235,6 +256,20 @@ async fn process(
         }
     };
     outcome.reason = reason.as_str();
+    if let Some(manifest) = manifest {
+        match manifest.copied_locally(&source, &outcome.destination_key) {
+            None => {
+                outcome.method = Some(Method::BatchOperations);
+                outcome.result = Status::Queued;
+                if let Err(e) = manifest.add(&source) {
+                    outcome.result = Status::Failed;
+                    outcome.error = Some(format!("writing the manifest: {e}"));
+                }
+                return outcome;
+            }
+            Some(why) => manifest.add_local(&source, &outcome.destination_key, why),
+        }
+    }
     if dry_run {
         let planned = planned_requests(&source, copier.transport);
         outcome.requests = Some(planned.iter().map(|(_, n)| n).sum());

@@ -37,6 +37,8 @@ pub enum Method {
     Stream,
     /// GET per source part, UploadPart per part (separate credentials, multipart).
     StreamParts,
+    /// Written into an S3 Batch Operations manifest; the job's S3PutObjectCopy copies it.
+    BatchOperations,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,6 +48,8 @@ pub enum Status {
     Failed,
     /// `--dry-run`: planned, not done.
     Planned,
+    /// In the batch job's manifest: S3 Batch Operations copies it (dry run or not).
+    Queued,
 }
 
 /// One object's line in the report.
@@ -123,6 +127,10 @@ pub struct Summary {
     /// Dry run: objects that would be copied and deleted.
     pub to_copy: u64,
     pub to_delete: u64,
+    /// Batch engine: objects (and their bytes) in the job's manifest, for S3 to copy.
+    /// `copied`/`to_copy` count only what this machine copies.
+    pub to_batch: u64,
+    pub batch_bytes: u64,
     /// Requests sent, by operation (both sides).
     pub requests: BTreeMap<String, u64>,
     /// Dry run: requests the copies would take, by operation.
@@ -153,9 +161,13 @@ impl Summary {
                 self.to_copy += 1;
                 self.bytes += outcome.bytes;
             }
+            (Action::Copy, Status::Queued) => {
+                self.to_batch += 1;
+                self.batch_bytes += outcome.bytes;
+            }
             (Action::Skip, _) => self.skipped += 1,
             (Action::Delete, Status::Ok) => self.deleted += 1,
-            (Action::Delete, Status::Planned) => self.to_delete += 1,
+            (Action::Delete, Status::Planned | Status::Queued) => self.to_delete += 1,
             (Action::Keep, _) => self.kept_extra += 1,
         }
     }
@@ -192,6 +204,13 @@ impl Summary {
                 self.seconds
             )
         };
+        if self.to_batch > 0 {
+            out.push_str(&format!(
+                "\n{} objects ({}) written into the S3 Batch Operations manifest",
+                self.to_batch,
+                human_bytes(self.batch_bytes)
+            ));
+        }
         let sent: u64 = self.requests.values().sum();
         let planned: u64 = self.planned_requests.values().sum();
         out.push_str(&format!(

@@ -62,7 +62,7 @@ impl Progress {
 
     fn line(&self, summary: &Summary, planned: &Planned) -> String {
         let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
-        let done = summary.copied + summary.failed + summary.to_copy;
+        let done = summary.copied + summary.failed + summary.to_copy + summary.to_batch;
         let total = planned.objects.load(Ordering::Relaxed);
         let bytes_total = planned.bytes.load(Ordering::Relaxed);
         let listing_done = planned.listing_done.load(Ordering::Relaxed);
