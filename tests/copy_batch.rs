@@ -22,7 +22,7 @@ use std::process::{Command, Output};
 use aws_sdk_s3::types::StorageClass;
 use serde_json::Value;
 use support::moto::Moto;
-use support::{create_bucket, python, repo, stderr, stdout, REGION};
+use support::{create_bucket, put, python, repo, stderr, stdout, REGION};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/batch-copy";
 /// moto's default account: the plain test credentials act in it.
@@ -55,16 +55,6 @@ async fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
-}
-
-async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &str) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.as_bytes().to_vec().into())
-        .send()
-        .await
-        .unwrap();
 }
 
 async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeSet<String> {
@@ -192,13 +182,25 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
     for bucket in ["src", "dst"] {
         create_bucket(&s3, bucket, REGION).await;
     }
-    put(&s3, "src", "a.txt", "a").await;
-    put(&s3, "src", "photos/b c+é,1.txt", "needs encoding").await;
-    put(&s3, "src", "same.txt", "same").await;
-    put(&s3, "dst", "same.txt", "same").await;
-    put(&s3, "src", "diff.txt", "new content").await;
-    put(&s3, "dst", "diff.txt", "old").await;
-    put(&s3, "dst", "extra.txt", "only in the destination").await;
+    put(&s3, "src", "a.txt", b"a").await;
+    put(
+        &s3,
+        "src",
+        "photos/b c+é,1.txt",
+        "needs encoding".as_bytes(),
+    )
+    .await;
+    put(&s3, "src", "same.txt", b"same").await;
+    put(&s3, "dst", "same.txt", b"same").await;
+    put(&s3, "src", "diff.txt", b"new content").await;
+    put(&s3, "dst", "diff.txt", b"old").await;
+    put(
+        &s3,
+        "dst",
+        "extra.txt",
+        "only in the destination".as_bytes(),
+    )
+    .await;
     // Another storage class than the job's: this machine copies it.
     s3.put_object()
         .bucket("src")
@@ -209,7 +211,13 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
         .await
         .unwrap();
     // The work prefix lives in the source bucket; what is there is never copied.
-    put(&s3, "src", "s3bridge-work/reports/old.csv", "an old report").await;
+    put(
+        &s3,
+        "src",
+        "s3bridge-work/reports/old.csv",
+        "an old report".as_bytes(),
+    )
+    .await;
     let expected: BTreeSet<String> = [
         "src,a.txt",
         "src,diff.txt",
@@ -409,12 +417,12 @@ async fn spec_mode(moto: &Moto, dir: &Path) {
     let destination = moto.session(support::DESTINATION_ACCOUNT).await.s3();
     create_bucket(&source, &spec.source.bucket, REGION).await;
     create_bucket(&destination, &spec.destination.bucket, REGION).await;
-    put(&source, &spec.source.bucket, "scans/a.dcm", "scan").await;
+    put(&source, &spec.source.bucket, "scans/a.dcm", b"scan").await;
     put(
         &source,
         &spec.source.bucket,
         "images/p.png",
-        "renamed: copied here",
+        b"renamed: copied here",
     )
     .await;
     let config = dir.join("config");
