@@ -38,11 +38,11 @@ pub enum Command {
     /// Compare what is deployed in both accounts with the spec and explain every drift
     /// (read-only). Exit 0 clean, 1 findings at or above --fail-on, 2 could not audit.
     Audit(AuditArgs),
-    /// Prove a copy complete and intact: every key matched, or exactly which are not.
-    Verify(VerifyArgs),
     /// Copy the objects already in the source bucket: only what is missing or different,
     /// server-side where one principal reaches both buckets, streamed otherwise.
     Copy(Box<CopyArgs>),
+    /// Prove a copy complete and intact: every key matched, or exactly which are not.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
