@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Set up, prove and keep honest a cross-account S3 replication from one YAML spec.",
     long_about = None,
-    after_help = crate::commands::EXIT_STATUS_HELP
+    after_help = crate::commands::exit_status_help()
 )]
 pub struct Cli {
     /// No notes or progress on stderr (results, warnings and errors still print).

@@ -26,7 +26,7 @@ use crate::transfer::copy::execute::DestinationSettings;
 use crate::transfer::copy::manifest::{ManifestFile, ManifestWriter};
 use crate::transfer::copy::outcome::Summary;
 use crate::transfer::keys::KeyPlan;
-use crate::{errln, note, outln};
+use crate::{errln, outln};
 
 /// A batch copy, from its flags (or the spec's model) to its job.
 pub(super) struct BatchCopy {
@@ -228,7 +228,8 @@ async fn upload(
             .is_some_and(|d| *d == manifest.digest)
             && head.content_length() == Some(size as i64);
         if let (true, Some(etag)) = (same, head.e_tag()) {
-            note!("manifest {url} is already there (the same objects as an earlier run)");
+            // What this run did (even with --quiet): no second upload.
+            errln!("manifest {url} is already there (the same objects as an earlier run)");
             return Ok(etag.trim_matches('"').to_string());
         }
     }
@@ -343,7 +344,7 @@ impl BatchCopy {
             attempt,
         });
         if dry_run {
-            note!(
+            errln!(
                 "manifest: {} objects ({} bytes) written to {}; it would be uploaded to {location} \
                  (the ETag shown is its MD5; S3 answers another one where the bucket encrypts with SSE-KMS)",
                 manifest.objects,

@@ -70,7 +70,8 @@ pub(crate) async fn create_and_follow(
 ) -> Result<Status> {
     let control_client = session.s3control();
     let id = control::create(&control_client, request).await?;
-    note!(
+    // Which job this run created or found, even with --quiet: it is the run's result.
+    errln!(
         "job {id}: {what} in account {} (token {})",
         request.account_id,
         request.client_request_token
