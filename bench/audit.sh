@@ -41,8 +41,7 @@ done
 
 sed 's/^  existing: true .*/  existing: false/' fixtures/specs/example.yaml >"$work/spec.yaml"
 "$bin" generate "$work/spec.yaml" --out "$work/bundle" --endpoint-url "$endpoint" 2>/dev/null
-plugins=${TF_PLUGIN_DIR:-}
-if [ -z "$plugins" ] && [ -x ../shared/bin/tf-plugin-dir ]; then plugins=$(../shared/bin/tf-plugin-dir); fi
+plugins=$(scripts/tf-plugin-dir 2>/dev/null || true)
 (
   cd "$work/bundle"
   terraform init -input=false -no-color ${plugins:+-plugin-dir "$plugins"} >/dev/null
@@ -52,7 +51,7 @@ if [ -z "$plugins" ] && [ -x ../shared/bin/tf-plugin-dir ]; then plugins=$(../sh
 # A completed Batch Replication job, created through the S3 Control API as
 # `s3bridge replicate-existing` would (signed by hand: botocore adds an account host prefix
 # that does not resolve locally).
-"$python" - "$endpoint" "$("$bin" policies "$work/spec.yaml" 2>/dev/null | "$python" -c '
+"$python" - "$endpoint" "$("$bin" policies "$work/spec.yaml" --format json 2>/dev/null | "$python" -c '
 import json, sys
 roles = [d["name"].split("/")[0] for d in json.load(sys.stdin) if d["name"].endswith("/batch-replication")]
 print(roles[0])')" <<'EOF'

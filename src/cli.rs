@@ -1,29 +1,37 @@
 //! Command-line definitions (clap). Each subcommand's arguments are a struct that its
-//! module in `commands/` receives.
+//! module in `commands/` receives. Flags that mean the same on several commands are one
+//! struct flattened into each (`AwsArgs`, `FilterArgs`, `ShardArgs`, `JobArgs`), so they
+//! read, default and behave the same everywhere.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// `-V/--version` only at the top level (no propagate_version): on a subcommand, a
+// mistyped `--regoin` is then not offered "similar to --version".
 #[derive(Debug, Parser)]
 #[command(
     name = "s3bridge",
     version,
     about = "Set up, prove and keep honest a cross-account S3 replication from one YAML spec.",
     long_about = None,
-    propagate_version = true
+    after_help = crate::commands::exit_status_help()
 )]
 pub struct Cli {
+    /// No notes or progress on stderr (results, warnings and errors still print).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a spec and report every problem with file:line:col.
+    /// Check a spec and report every problem with file:line:col. Exit 0 valid, 1 the
+    /// spec has errors, 2 it cannot be read.
     Validate(ValidateArgs),
-    /// Print the JSON Schema of the spec (for editor completion).
-    Schema,
+    /// Print the JSON Schema of the spec (for editor completion), or an example spec.
+    Schema(SchemaArgs),
     /// Write the Terraform bundle for a spec.
     Generate(GenerateArgs),
     /// Print every policy document the bundle creates.
@@ -42,7 +50,117 @@ pub enum Command {
     /// server-side where one principal reaches both buckets, streamed otherwise.
     Copy(Box<CopyArgs>),
     /// Prove a copy complete and intact: every key matched, or exactly which are not.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
+    /// Print a shell completion script: `s3bridge completions bash > /etc/bash_completion.d/s3bridge`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+/// How to reach AWS: the same flags on every command that talks to it, read the way the
+/// AWS CLI reads them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "AWS access")]
+pub struct AwsArgs {
+    /// Named profile (~/.aws/config) for both sides, as `aws --profile`. Its region is
+    /// used where neither the spec nor a flag gives one.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Profile for the source side (default: --profile, else the default credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub source_profile: Option<String>,
+    /// Profile for the destination side (default: --profile, else the default credential
+    /// chain).
+    #[arg(long, value_name = "NAME")]
+    pub destination_profile: Option<String>,
+    /// Region of both buckets given as s3:// URLs (default: asked of S3 with HeadBucket).
+    /// With a spec, the spec's regions are used and this must agree with them.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Region of the source bucket (default: --region).
+    #[arg(long, value_name = "REGION")]
+    pub source_region: Option<String>,
+    /// Region of the destination bucket (default: --region).
+    #[arg(long, value_name = "REGION")]
+    pub destination_region: Option<String>,
+    /// Send every request to this AWS-compatible endpoint (moto, LocalStack, MinIO)
+    /// instead of AWS; S3 is then addressed path-style.
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// The profile of one side: its own flag, else --profile.
+    pub fn profile(&self, side: crate::spec::Side) -> Option<String> {
+        match side {
+            crate::spec::Side::Source => self.source_profile.clone(),
+            crate::spec::Side::Destination => self.destination_profile.clone(),
+        }
+        .or_else(|| self.profile.clone())
+    }
+
+    /// The region one side's flags give: its own flag, else --region.
+    pub fn region(&self, side: crate::spec::Side) -> Option<String> {
+        match side {
+            crate::spec::Side::Source => self.source_region.clone(),
+            crate::spec::Side::Destination => self.destination_region.clone(),
+        }
+        .or_else(|| self.region.clone())
+    }
+}
+
+/// Which source keys to copy or verify (on top of the spec's copy.include/exclude).
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Only source keys matching this glob (repeatable; `*` stays within one `/` level,
+    /// `**` crosses levels; a glob without `/` also matches the last path element).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out source keys matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print a complete, valid example spec instead (the README's) to start from.
+    #[arg(long)]
+    pub example: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write s3bridge.1 and one s3bridge-COMMAND.1 per command into DIR instead of
+    /// printing the top-level page.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Whether the command prints JSON (`--format json`); its failures are then a JSON
+    /// document on stdout too.
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Validate(a) => a.format == TextOrJson::Json,
+            Command::Generate(a) => a.format == TextOrJson::Json,
+            Command::Policies(a) => a.format == TextOrJson::Json,
+            Command::ReplicateExisting(a) => a.format == TextOrJson::Json,
+            Command::Status(a) => a.format == TextOrJson::Json,
+            Command::Shards(ShardsCommand::Plan(a)) => a.format == TextOrJson::Json,
+            Command::Shards(ShardsCommand::Show(a)) => a.format == TextOrJson::Json,
+            Command::Audit(a) => a.format == AuditFormat::Json,
+            Command::Copy(a) => a.format == TextOrJson::Json,
+            Command::Verify(a) => a.format == VerifyFormat::Json,
+            Command::Schema(_) | Command::Completions(_) | Command::Man(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,18 +191,22 @@ pub struct GenerateArgs {
     /// Overwrite files in DIR that s3bridge did not write.
     #[arg(long, conflicts_with = "check")]
     pub force: bool,
-    /// Point the providers at an S3/IAM/KMS/STS-compatible endpoint (moto, LocalStack)
-    /// instead of AWS.
+    /// Write this AWS-compatible endpoint (moto, LocalStack) into the bundle's providers,
+    /// so Terraform sends every request there instead of AWS. (generate itself sends none.)
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Output format of the result (files written, or the differences with --check).
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
 }
 
 #[derive(Debug, Args)]
 pub struct PoliciesArgs {
     /// The spec file.
     pub spec: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = TextOrJson::Json)]
+    /// Output format: a review table per document, or the documents as JSON (as AWS
+    /// stores them).
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
     /// Print instead the least-privilege read-only policy `s3bridge audit` needs, per
     /// account.
@@ -110,27 +232,10 @@ pub struct AuditArgs {
     /// Exit 1 only for findings at or above this severity.
     #[arg(long, value_enum, default_value_t = crate::audit::Severity::Low)]
     pub fail_on: crate::audit::Severity,
-    /// An S3/IAM/KMS/STS-compatible endpoint (moto, LocalStack) instead of AWS.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Profile for the source account (default: the spec's terraform_role, assumed from
-    /// the default credential chain, or the chain itself).
-    #[arg(long, value_name = "PROFILE")]
-    pub source_profile: Option<String>,
-    /// Profile for the destination account (default as for the source).
-    #[arg(long, value_name = "PROFILE")]
-    pub destination_profile: Option<String>,
-}
-
-/// How to reach the source account.
-#[derive(Debug, Clone, Args)]
-pub struct SourceAccessArgs {
-    /// Named AWS profile for the source account (default: the default credential chain).
-    #[arg(long, value_name = "PROFILE")]
-    pub source_profile: Option<String>,
-    /// Send every request to an AWS-compatible endpoint (moto, LocalStack) instead of AWS.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    /// Without a profile, each side acts as the spec's terraform_role, assumed from the
+    /// default credential chain (or as the chain itself when the spec names none).
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -147,7 +252,7 @@ pub struct ReplicateExistingArgs {
     #[command(flatten)]
     pub job: JobArgs,
     #[command(flatten)]
-    pub access: SourceAccessArgs,
+    pub aws: AwsArgs,
 }
 
 /// Following an S3 Batch Operations job s3bridge creates (`replicate-existing`,
@@ -176,33 +281,38 @@ pub struct StatusArgs {
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
     #[command(flatten)]
-    pub access: SourceAccessArgs,
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ShardsCommand {
     /// List the source bucket once and write the shard plan every worker reads.
-    Plan(ShardsPlanArgs),
+    Plan(Box<ShardsPlanArgs>),
     /// Print the key ranges of N shards of a plan.
     Show(ShardsShowArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ShardsPlanArgs {
-    /// The spec file.
-    pub spec: PathBuf,
+    /// A spec file (its source bucket), or the source as s3://BUCKET[/PREFIX].
+    #[arg(value_name = "SPEC | s3://BUCKET[/PREFIX]")]
+    pub source: String,
     /// Where to write the plan (JSON).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Only keys under this prefix of the source bucket.
+    /// Only keys under this prefix of the source bucket (with a spec; an s3:// URL
+    /// carries its own).
     #[arg(long, default_value = "")]
     pub prefix: String,
     /// How many sampled keys the plan keeps; shards stay within 2x of each other up to
     /// about resolution/12 shards.
     #[arg(long, default_value_t = crate::transfer::shard::DEFAULT_RESOLUTION)]
     pub resolution: usize,
+    /// Output format of the result.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
     #[command(flatten)]
-    pub access: SourceAccessArgs,
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +356,12 @@ pub struct VerifyArgs {
     /// s3://SOURCE-BUCKET[/prefix] s3://DESTINATION-BUCKET[/prefix].
     #[arg(required = true, num_args = 1..=2, value_name = "SPEC | SRC DST")]
     pub targets: Vec<String>,
+    /// Spec mode: assume the spec's copy role (from the source side's credentials) for
+    /// both sides, as `copy --assume-copy-role` does.
+    #[arg(long)]
+    pub assume_copy_role: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
     pub format: VerifyFormat,
@@ -269,24 +385,10 @@ pub struct VerifyArgs {
     /// Read the destination keys from this S3 Inventory manifest.json.
     #[arg(long, value_name = "MANIFEST")]
     pub destination_inventory: Option<String>,
-    /// An S3-compatible endpoint instead of AWS (moto, a local S3 server).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// AWS profile for the source account (default: the default credential chain).
-    #[arg(long, value_name = "NAME")]
-    pub source_profile: Option<String>,
-    /// AWS profile for the destination account.
-    #[arg(long, value_name = "NAME")]
-    pub destination_profile: Option<String>,
-    /// Region of the source bucket (ad hoc URLs; found with HeadBucket when omitted).
-    #[arg(long, value_name = "REGION")]
-    pub source_region: Option<String>,
-    /// Region of the destination bucket (ad hoc URLs).
-    #[arg(long, value_name = "REGION")]
-    pub destination_region: Option<String>,
-    /// Key ranges listed and objects checked at once.
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    pub concurrency: usize,
+    /// Key ranges listed and objects checked at once. Half of copy's default: with --deep
+    /// every object in flight streams its bytes through this machine to be hashed.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
     /// Memory for sorting inventories, in MiB (more spills to --temp-dir).
     #[arg(long, value_name = "MIB", default_value_t = 40)]
     pub inventory_memory: usize,
@@ -299,6 +401,8 @@ pub struct VerifyArgs {
     pub temp_dir: Option<PathBuf>,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -311,27 +415,12 @@ pub struct CopyArgs {
     /// The destination as s3://BUCKET[/PREFIX/] (ad hoc copy only). Keys under the
     /// source prefix land under this prefix instead.
     pub destination: Option<String>,
-    /// An S3-compatible endpoint instead of AWS (path-style addressing).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Profile for the source side (default credential chain when absent).
-    #[arg(long, value_name = "NAME")]
-    pub source_profile: Option<String>,
-    /// Profile for the destination side. When the two sides use different credentials,
-    /// objects are streamed GET → PUT through this machine instead of copied server-side.
-    /// With --assume-copy-role it is only used to resolve the destination key's alias.
-    #[arg(long, value_name = "NAME")]
-    pub destination_profile: Option<String>,
-    /// Spec mode: assume the spec's copy role (from the source profile's credentials) for
-    /// both sides, so S3 copies server-side.
+    /// Spec mode: assume the spec's copy role (from the source side's credentials) for
+    /// both sides, so S3 copies server-side. Without it, sides with different profiles
+    /// are streamed GET → PUT through this machine; with it, --destination-profile is
+    /// only used to resolve the destination key's alias.
     #[arg(long)]
     pub assume_copy_role: bool,
-    /// Region of the source bucket (ad hoc; default $AWS_REGION, else us-east-1).
-    #[arg(long, value_name = "REGION")]
-    pub source_region: Option<String>,
-    /// Region of the destination bucket (ad hoc; default: the source's).
-    #[arg(long, value_name = "REGION")]
-    pub destination_region: Option<String>,
     /// Encrypt copies with this KMS key ARN (SSE-KMS). Spec mode: default the
     /// destination's key, resolved from its alias with kms:DescribeKey.
     #[arg(long, value_name = "ARN")]
@@ -339,16 +428,12 @@ pub struct CopyArgs {
     /// Storage class of the copies (default: the spec rule's, else the source object's).
     #[arg(long, value_name = "CLASS")]
     pub storage_class: Option<String>,
-    /// Objects copied at once (lowered automatically while S3 answers SlowDown).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// Objects copied at once (lowered automatically while S3 answers SlowDown). Each is
+    /// a server-side copy that holds no bytes here, so twice verify's default.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
-    /// Only source keys matching this glob (repeatable; `*` stays within one `/` level,
-    /// `**` crosses levels; a glob without `/` also matches the last path element).
-    #[arg(long, value_name = "GLOB")]
-    pub include: Vec<String>,
-    /// Leave out source keys matching this glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// List and compare only: print counts, bytes and the request cost of the copy.
     #[arg(long)]
     pub dry_run: bool,
@@ -363,9 +448,6 @@ pub struct CopyArgs {
     /// action, result) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// No progress display on stderr.
-    #[arg(long)]
-    pub quiet: bool,
     #[command(flatten)]
     pub shard: ShardArgs,
     // --- the batch engine (`--engine batch`) ---
@@ -391,4 +473,6 @@ pub struct CopyArgs {
     /// Batch engine: --wait, --poll-interval, --attempt.
     #[command(flatten)]
     pub job: JobArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

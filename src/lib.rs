@@ -10,8 +10,9 @@
 //!                     └──▶ verify
 //! ```
 //!
-//! `main.rs` only parses the command line and maps outcomes to exit codes; each
-//! subcommand lives in `commands/`.
+//! `commands::main` parses the command line, runs one subcommand (a module each in
+//! `commands/`) and turns the outcome into the exit status; `error` is the one error
+//! type and its rendering, `output` where words go (stdout, stderr, `--quiet`).
 
 pub mod arn;
 pub mod audit;
@@ -19,7 +20,9 @@ pub mod aws;
 pub mod batch;
 pub mod cli;
 pub mod commands;
+pub mod error;
 pub mod model;
+pub mod output;
 pub mod policy;
 pub mod render;
 pub mod report;

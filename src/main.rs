@@ -1,9 +1,7 @@
-//! The `s3bridge` binary: parse the command line, run the command, turn the outcome into
-//! an exit code. Everything else lives in the library.
+//! The `s3bridge` binary: everything, from parsing the command line to the exit status,
+//! is `s3bridge::commands::main`; this file only picks the allocator.
 
 use std::process::ExitCode;
-
-use clap::Parser;
 
 /// mimalloc: a copy makes many small, short-lived allocations per request (SDK request
 /// and response shapes); glibc's allocator spent a fifth of the client's CPU on them.
@@ -11,12 +9,5 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = s3bridge::cli::Cli::parse();
-    match s3bridge::commands::run(cli) {
-        Ok(status) => ExitCode::from(status.code()),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(s3bridge::commands::Status::CouldNotRun.code())
-        }
-    }
+    ExitCode::from(s3bridge::commands::main())
 }

@@ -824,7 +824,13 @@ async fn auditor_profiles(
     scratch: &Path,
     without: Option<&str>,
 ) -> Vec<(String, String)> {
-    let policies = support::s3bridge(&["policies", &world.spec_path, "--auditor"]);
+    let policies = support::s3bridge(&[
+        "policies",
+        &world.spec_path,
+        "--auditor",
+        "--format",
+        "json",
+    ]);
     assert!(policies.status.success(), "{}", stderr(&policies));
     let policies: Value = serde_json::from_str(&stdout(&policies)).unwrap();
     let mut config = String::new();

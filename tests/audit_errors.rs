@@ -21,7 +21,8 @@ fn audit(args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> Output {
         .expect("run s3bridge")
 }
 
-fn assert_could_not_audit(output: &Output, says: &str) {
+/// Exit 2, no report, and one error block on stderr: `error: {says}` then `help: {hint}`.
+fn assert_could_not_audit(output: &Output, says: &str, hint: &str) {
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -30,43 +31,81 @@ fn assert_could_not_audit(output: &Output, says: &str) {
         stderr(output)
     );
     assert!(stdout(output).is_empty(), "no report: {}", stdout(output));
+    let err = stderr(output);
     assert!(
-        stderr(output).contains(says),
-        "expected `{says}` in:\n{}",
-        stderr(output)
+        err.starts_with(&format!("error: {says}")),
+        "expected `error: {says}` in:\n{err}"
     );
-    assert!(stderr(output).contains("help: "), "{}", stderr(output));
+    let help = err
+        .lines()
+        .find_map(|l| l.strip_prefix("  help: "))
+        .unwrap_or_else(|| panic!("no help line in:\n{err}"));
+    assert!(help.starts_with(hint), "expected help `{hint}` in:\n{err}");
+    for dump in ["ServiceError", "SdkBody", "DispatchFailure"] {
+        assert!(!err.contains(dump), "the SDK's debug dump: {err}");
+    }
 }
 
 #[test]
 fn an_invalid_spec_cannot_be_audited() {
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), &[("spec.yaml", "version: 1\nname: x\n")]);
-    let output = audit(&[dir.path().join("spec.yaml").to_str().unwrap()], &[], &[]);
+    let spec = dir.path().join("spec.yaml");
+    let output = audit(&[spec.to_str().unwrap()], &[], &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("error"), "{}", stderr(&output));
+    let err = stderr(&output);
+    for missing in ["source", "destination", "copy_role"] {
+        assert!(
+            err.contains(&format!(
+                "{}:1:1: error: {missing}: missing required key `{missing}`",
+                spec.display()
+            )),
+            "{err}"
+        );
+    }
+    assert!(
+        err.contains(&format!(
+            "error: 3 errors in the spec {}; nothing was done",
+            spec.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
 fn no_credentials_and_unreachable_endpoints_are_named() {
     let spec = fixture("specs/example.yaml");
     let spec = spec.to_str().unwrap();
+    // An endpoint that accepts connections: what fails is finding credentials.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let home = tempfile::tempdir().unwrap();
     let no_credentials = audit(
-        &[spec, "--endpoint-url", "http://127.0.0.1:9"],
-        &[("HOME", home.path().to_str().unwrap())],
+        &[spec, "--endpoint-url", &endpoint],
+        &[
+            ("HOME", home.path().to_str().unwrap()),
+            ("AWS_CONFIG_FILE", "/nonexistent/s3bridge-test-config"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/s3bridge-test-credentials",
+            ),
+        ],
         &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
     );
     assert_could_not_audit(
         &no_credentials,
-        "no usable credentials for the source account",
+        &format!("could not audit {spec}: no usable credentials for the source account: "),
+        "set AWS credentials",
     );
+    assert!(stderr(&no_credentials).contains("no credentials found in chain"));
+    drop(listener);
 
-    // Port 9 (discard) has no listener: connection refused.
-    let unreachable = audit(&[spec, "--endpoint-url", "http://127.0.0.1:9"], &[], &[]);
+    // A port with no listener: connection refused, named with the endpoint, at once.
+    let unreachable = audit(&[spec, "--endpoint-url", &endpoint], &[], &[]);
     assert_could_not_audit(
         &unreachable,
-        "cannot reach AWS for the source account at http://127.0.0.1:9",
+        &format!("reaching the source account 111111111111: cannot connect to {endpoint}: connection refused"),
+        &format!("nothing answers at {endpoint}"),
     );
 }
 
@@ -97,6 +136,10 @@ fn credentials_of_another_account_are_refused() {
     );
     assert_could_not_audit(
         &output,
-        "the source credentials act in account 222222222222, but the spec puts the source bucket in account 111111111111",
+        &format!(
+            "could not audit {}: the source credentials act in account 222222222222, but the spec puts the source bucket in account 111111111111",
+            spec.display()
+        ),
+        "pass the profile of the right account",
     );
 }

@@ -435,10 +435,14 @@ async fn spec_mode(moto: &Moto, dir: &Path) {
     )
     .unwrap();
     let key = "arn:aws:kms:ap-southeast-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    // A dry run keeps its manifest: here, not in the system's temp dir.
+    let manifest = dir.join("manifest.csv");
     let output = run(
         &[
             "copy",
             spec_path.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
             "--endpoint-url",
             &moto.endpoint,
             "--source-profile",

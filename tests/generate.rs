@@ -237,6 +237,8 @@ fn policies_lists_every_document_with_resolved_arns() {
     let out = s3bridge(&[
         "policies",
         repo().join("fixtures/specs/example.yaml").to_str().unwrap(),
+        "--format",
+        "json",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let documents: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();

@@ -63,8 +63,8 @@ fn validate(text: &str) -> (i32, Vec<Value>) {
 }
 
 /// Asserts that validating `text` fails with an error at `line:col` whose message
-/// contains `message`.
-fn assert_error(text: &str, line: u64, col: u64, message: &str) {
+/// contains `message` and whose hint (what to do) contains `hint`.
+fn assert_error(text: &str, line: u64, col: u64, message: &str, hint: &str) {
     let (code, diagnostics) = validate(text);
     assert_eq!(code, 1, "invalid specs exit 1: {diagnostics:#?}");
     let found = diagnostics
@@ -78,7 +78,10 @@ fn assert_error(text: &str, line: u64, col: u64, message: &str) {
         (line, col),
         "{d:#?}"
     );
-    assert!(d["hint"].is_string() || !d["message"].as_str().unwrap().is_empty());
+    let given = d["hint"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no hint: {d:#?}"));
+    assert!(given.contains(hint), "hint {given:?} lacks {hint:?}");
 }
 
 #[test]
@@ -109,6 +112,7 @@ fn yaml_syntax_errors_have_positions() {
         19,
         12,
         "invalid YAML",
+        "check the indentation",
     );
 }
 
@@ -119,12 +123,19 @@ fn duplicate_keys_are_refused() {
         17,
         3,
         "duplicate key `name`",
+        "keep one `name:` line",
     );
 }
 
 #[test]
 fn empty_files_are_refused() {
-    assert_error("", 1, 1, "the spec is empty");
+    assert_error(
+        "",
+        1,
+        1,
+        "the spec is empty",
+        "`s3bridge schema --example > spec.yaml`",
+    );
 }
 
 #[test]
@@ -138,6 +149,7 @@ fn unknown_keys_suggest_the_right_one() {
         7,
         3,
         "unknown key `kms_admin`",
+        "did you mean `kms_admins`?",
     );
     assert!(diagnostics[0]["hint"]
         .as_str()
@@ -152,6 +164,7 @@ fn missing_keys_are_named() {
         11,
         3,
         "missing required key `bucket`",
+        "add `bucket:` here",
     );
 }
 
@@ -162,6 +175,7 @@ fn wrong_types_say_what_was_expected() {
         6,
         13,
         "expected true or false",
+        "YAML 1.2 booleans are only `true` and `false`",
     );
 }
 
@@ -172,6 +186,7 @@ fn only_version_1_exists() {
         1,
         10,
         "unsupported spec version 2",
+        "reads `version: 1`",
     );
 }
 
@@ -182,6 +197,7 @@ fn names_are_short_and_lowercase() {
         2,
         7,
         "is not a valid name",
+        "use 1 to 40 lowercase letters, digits and hyphens",
     );
 }
 
@@ -192,14 +208,22 @@ fn bucket_names_follow_s3_rules() {
         4,
         11,
         "bucket name `Src_Bucket` contains `S`",
+        "see S3's bucket naming rules",
     );
     assert_error(
         &spec_with(&[(4, "  bucket: 10.0.0.1")]),
         4,
         11,
         "formatted as an IP address",
+        "see S3's bucket naming rules",
     );
-    assert_error(&spec_with(&[(4, "  bucket: ab")]), 4, 11, "3 to 63");
+    assert_error(
+        &spec_with(&[(4, "  bucket: ab")]),
+        4,
+        11,
+        "3 to 63",
+        "see S3's bucket naming rules",
+    );
 }
 
 #[test]
@@ -209,6 +233,7 @@ fn source_and_destination_differ() {
         10,
         11,
         "same bucket",
+        "replication needs two different buckets",
     );
 }
 
@@ -219,13 +244,20 @@ fn account_ids_have_12_digits() {
         11,
         15,
         "not a 12-digit AWS account id",
+        "write all 12 digits, quoted",
     );
 }
 
 #[test]
 fn regions_are_real() {
     let text = spec_with(&[(12, "  region: eu-west-9")]);
-    assert_error(&text, 12, 11, "`eu-west-9` is not an AWS region");
+    assert_error(
+        &text,
+        12,
+        11,
+        "`eu-west-9` is not an AWS region",
+        "did you mean `eu-west-1`?",
+    );
     let (_, diagnostics) = validate(&spec_with(&[(12, "  region: eu-wset-1")]));
     assert!(diagnostics.iter().any(|d| d["hint"]
         .as_str()
@@ -243,12 +275,14 @@ fn kms_keys_are_key_arns_not_aliases() {
         7,
         12,
         "is an alias",
+        "write `create`, or the key ARN",
     );
     assert_error(
         &spec_with(&[(7, "  kms_key: my-key")]),
         7,
         12,
         "is not an ARN",
+        "write `create`, or the key ARN",
     );
 }
 
@@ -259,12 +293,14 @@ fn kms_keys_match_their_bucket_region_and_account() {
         7,
         12,
         "the key is in us-east-1 but the bucket is in eu-west-1",
+        "a key in the bucket's region",
     );
     assert_error(
         &spec_with(&[(7, "  kms_key: arn:aws:kms:eu-west-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab")]),
         7,
         12,
         "the key belongs to account 333333333333",
+        "use a key in the bucket's own account",
     );
 }
 
@@ -275,6 +311,7 @@ fn created_keys_need_administrators() {
         13,
         3,
         "needs at least one administrator",
+        "list the role(s) that administer the key, or set terraform_role",
     );
 }
 
@@ -288,6 +325,7 @@ fn aliases_are_valid_and_only_for_created_keys() {
         7,
         14,
         "not a valid key alias",
+        "write alias/NAME",
     );
 }
 
@@ -301,12 +339,14 @@ fn wildcard_principals_are_refused() {
         18,
         24,
         "contains a wildcard",
+        "name exact role or user ARNs",
     );
     assert_error(
         &spec_with(&[(18, "  trusted_principals: [\"*\"]")]),
         18,
         24,
         "contains a wildcard",
+        "name exact role or user ARNs",
     );
 }
 
@@ -317,6 +357,7 @@ fn account_roots_are_refused() {
         13,
         16,
         "is an account root",
+        "name the role(s) that need it",
     );
 }
 
@@ -327,6 +368,7 @@ fn principals_are_role_or_user_arns() {
         18,
         24,
         "is not an IAM principal ARN",
+        "name exact role or user ARNs",
     );
 }
 
@@ -340,6 +382,7 @@ fn terraform_roles_belong_to_their_side() {
         14,
         19,
         "the role is in account 111111111111 but manages the destination account 222222222222",
+        "the destination provider assumes this role",
     );
     assert_error(
         &spec_with(&[(
@@ -349,6 +392,7 @@ fn terraform_roles_belong_to_their_side() {
         14,
         19,
         "must be a role ARN",
+        "a user cannot be assumed",
     );
 }
 
@@ -359,6 +403,7 @@ fn role_names_follow_iam_rules() {
         16,
         9,
         "not a valid IAM role name",
+        "use 1 to 64 letters, digits and +=,.@_-",
     );
 }
 
@@ -369,6 +414,7 @@ fn copy_roles_must_be_assumable() {
         18,
         3,
         "nobody can assume the copy role",
+        "list the role or user ARNs that run s3bridge copy",
     );
 }
 
@@ -379,13 +425,20 @@ fn trusted_principals_are_listed_once() {
         18,
         65,
         "listed twice",
+        "remove the repeated principal",
     );
 }
 
 #[test]
 fn storage_classes_are_real() {
     let text = spec_with(&[(22, "      prefix: a/\n      storage_class: STANDARD_AI")]);
-    assert_error(&text, 23, 22, "`STANDARD_AI` is not a valid value");
+    assert_error(
+        &text,
+        23,
+        22,
+        "`STANDARD_AI` is not a valid value",
+        "did you mean `STANDARD_IA`?",
+    );
     let (_, diagnostics) = validate(&text);
     assert!(diagnostics[0]["hint"]
         .as_str()
@@ -400,6 +453,7 @@ fn rule_ids_are_unique() {
         23,
         11,
         "rule id `a` is already used by rule 0",
+        "give every rule its own id",
     );
 }
 
@@ -413,6 +467,7 @@ fn rule_priorities_are_unique() {
         26,
         17,
         "priority 3 is already used by rule 0",
+        "set `priority:` on each rule or on none",
     );
 }
 
@@ -423,6 +478,7 @@ fn rules_exist() {
         20,
         3,
         "no replication rules",
+        "add a rule (`- id: all` replicates everything)",
     );
 }
 
@@ -436,6 +492,7 @@ fn delete_markers_are_not_replicated_for_tag_rules() {
         24,
         23,
         "cannot replicate delete markers for rules with a tag filter",
+        "set `delete_markers: false`",
     );
 }
 
@@ -446,6 +503,7 @@ fn existing_objects_via_rule_needs_existing_objects() {
         20,
         30,
         "without existing_objects",
+        "set `existing_objects: true` too",
     );
 }
 
@@ -456,6 +514,7 @@ fn batch_report_prefixes_are_usable() {
         20,
         24,
         "not a usable key prefix",
+        "write a prefix like `s3bridge/batch-replication/`",
     );
 }
 
@@ -466,6 +525,7 @@ fn existing_config_needs_an_existing_bucket() {
         7,
         3,
         "only meaningful for an existing bucket",
+        "add `existing: true`, or remove existing_config",
     );
 }
 
@@ -476,6 +536,7 @@ fn only_replications_the_bundle_manages_are_imported() {
         14,
         3,
         "replication configuration is not managed by this bundle",
+        "remove `replication` from existing_config",
     );
 }
 
@@ -490,19 +551,26 @@ fn reverse_role_names_fit_iam() {
         21,
         14,
         "would exceed IAM's 64 characters",
+        "shorten role_name to 56 characters or fewer",
     );
 }
 
 #[test]
 fn prefix_maps_never_send_two_keys_to_one() {
     let text = BASE.to_string() + "copy:\n  prefix_map:\n    \"a/old/\": \"b/\"\n";
-    assert_error(&text, 26, 3, "map into overlapping destinations");
+    assert_error(
+        &text,
+        26,
+        3,
+        "map into overlapping destinations",
+        "map the colliding prefix elsewhere",
+    );
 }
 
 #[test]
 fn globs_compile() {
     let text = BASE.to_string() + "copy:\n  exclude: [\"logs/[\"]\n";
-    assert_error(&text, 26, 13, "is not a valid glob");
+    assert_error(&text, 26, 13, "is not a valid glob", "`**` across levels");
 }
 
 #[test]

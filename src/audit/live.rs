@@ -21,6 +21,7 @@ use futures_util::future::join_all;
 
 use super::reads::{self, KeyTarget, Read, Targets};
 use super::{AuditError, Sessions};
+use crate::aws::error::{AwsErrorKind, Cause, CREDENTIAL_CODES, DENIED_CODES};
 use crate::aws::Session;
 use crate::model::{Desired, RolePurpose};
 use crate::spec::Side;
@@ -240,72 +241,24 @@ impl Ctx<'_> {
     }
 }
 
-const DENIED: &[&str] = &[
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "AllAccessDisabled",
-];
-const BAD_CREDENTIALS: &[&str] = &[
-    "InvalidClientTokenId",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidToken",
-    "UnrecognizedClientException",
-    "IncompleteSignature",
-];
-
-/// An error and its causes on one line, without repeats (the SDK's wrappers repeat
-/// "dispatch failure" and friends at every level).
-fn brief(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(error);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
-}
-
-/// An error anywhere in the chain that says the caller's identity could not be resolved.
-fn is_credentials_problem(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    lower.contains("credential") || lower.contains("assume role") || lower.contains("assumerole")
-}
-
-/// An error anywhere in the chain that says the endpoint could not be reached — even
-/// while loading credentials (assuming a role is itself a call to STS).
-fn is_connection_problem(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [
-        "connection refused",
-        "tcp connect error",
-        "dns error",
-        "failed to lookup address",
-        "connection reset",
-        "timed out",
-        "timeout",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
-}
-
-fn connection_or_credentials(ctx: &Ctx<'_>, detail: String) -> AuditError {
-    if is_connection_problem(&detail) {
+/// A failure before any answer: no credentials, or no way to reach AWS (assuming a
+/// role is itself a call to STS, so a refused connection shows up as a credentials
+/// error too).
+fn connection_or_credentials(
+    ctx: &Ctx<'_>,
+    error: &(dyn std::error::Error + 'static),
+) -> AuditError {
+    let cause = Cause::of_chain(error);
+    if cause.kind == AwsErrorKind::Unreachable {
         AuditError::Unreachable {
             side: ctx.side,
             endpoint: ctx.endpoint.map(String::from),
-            detail,
+            detail: cause.to_string(),
         }
     } else {
         AuditError::Credentials {
             side: ctx.side,
-            detail,
+            detail: cause.to_string(),
         }
     }
 }
@@ -322,7 +275,8 @@ where
 {
     let code = error.code().map(str::to_string);
     let status = error.raw_response().map(|r| r.status().as_u16());
-    let detail = brief(&error);
+    let cause = Cause::of(&error);
+    let detail = cause.to_string();
     if let Some(code) = &code {
         if read.absent.contains(&code.as_str()) {
             return Ok(());
@@ -349,9 +303,9 @@ where
     match &error {
         SdkError::ServiceError(_) => {
             let code = code.unwrap_or_default();
-            if DENIED.contains(&code.as_str()) || (code.is_empty() && status == Some(403)) {
+            if DENIED_CODES.contains(&code.as_str()) || (code.is_empty() && status == Some(403)) {
                 Err(denied)
-            } else if BAD_CREDENTIALS.contains(&code.as_str()) {
+            } else if CREDENTIAL_CODES.contains(&code.as_str()) {
                 Err(AuditError::Credentials {
                     side: ctx.side,
                     detail,
@@ -364,13 +318,8 @@ where
                 })
             }
         }
-        SdkError::TimeoutError(_) => Err(AuditError::Unreachable {
-            side: ctx.side,
-            endpoint: ctx.endpoint.map(String::from),
-            detail,
-        }),
-        SdkError::DispatchFailure(failure)
-            if failure.is_io() || failure.is_timeout() || !is_credentials_problem(&detail) =>
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+            if cause.kind != AwsErrorKind::Credentials =>
         {
             Err(AuditError::Unreachable {
                 side: ctx.side,
@@ -378,7 +327,10 @@ where
                 detail,
             })
         }
-        _ if is_credentials_problem(&detail) => Err(connection_or_credentials(ctx, detail)),
+        _ if cause.kind == AwsErrorKind::Credentials => Err(AuditError::Credentials {
+            side: ctx.side,
+            detail,
+        }),
         _ => Err(AuditError::Failed {
             operation: read.operation.into(),
             resource: resource.into(),
@@ -949,7 +901,7 @@ async fn identity(ctx: &Ctx<'_>, session: &Session) -> Result<String, AuditError
     ctx.record("GetCallerIdentity", started.elapsed());
     match answer {
         Ok(identity) => Ok(identity.account.unwrap_or_default()),
-        Err(error) => Err(connection_or_credentials(ctx, brief(&error))),
+        Err(error) => Err(connection_or_credentials(ctx, &error)),
     }
 }
 

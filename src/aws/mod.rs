@@ -4,17 +4,21 @@
 //! Every command that talks to AWS builds its clients here, so that `--endpoint-url`
 //! (moto, LocalStack, a local S3 server), profiles and assumed roles behave the same in
 //! audit, copy and verify. Each side gets its own clients because each account's KMS
-//! keys are only readable from that account.
+//! keys are only readable from that account. `error` turns what the SDK returns into
+//! words; `bucket_session` finds an ad hoc bucket's region.
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub mod endpoint_cache;
+pub mod error;
 pub mod requests;
+
+use error::{AwsError, AwsResultExt};
 
 /// How to reach one account.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +57,9 @@ impl Session {
     /// a client is used, except for the AssumeRole call itself, which fails early with a
     /// clear message when the role cannot be assumed.
     pub async fn connect(access: &Access) -> Result<Session> {
+        if let Some(endpoint) = &access.endpoint_url {
+            check_reachable(endpoint).await?;
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(access.region.clone()))
             .retry_config(RetryConfig::standard().with_max_attempts(5))
@@ -139,19 +146,156 @@ impl Session {
 
     /// The account these credentials act in (sts:GetCallerIdentity needs no permission).
     pub async fn account_id(&self) -> Result<String> {
+        let who = match &self.access.assume_role {
+            Some(role) => role.clone(),
+            None => match &self.access.profile {
+                Some(profile) => format!("profile {profile}"),
+                None => "the default credentials".to_string(),
+            },
+        };
         let identity = self
             .sts()
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!(aws_smithy_types::error::display::DisplayErrorContext(e)))
-            .with_context(|| match &self.access.assume_role {
-                Some(role) => format!("cannot act as {role}"),
-                None => "no usable AWS credentials".to_string(),
-            })?;
+            .aws("GetCallerIdentity", &who)?;
         identity
             .account
-            .context("GetCallerIdentity returned no account")
+            .ok_or_else(|| anyhow::anyhow!("GetCallerIdentity of {who} returned no account"))
+    }
+}
+
+/// Fails at once, naming the endpoint, when nothing listens there (connection refused)
+/// or its host name does not resolve. The SDK would retry both for seconds as if they
+/// were passing trouble; at the start of a run they are a wrong `--endpoint-url` or a
+/// server that is not up. (Once a run is going, the same errors are retried as usual.)
+/// A slow or silent endpoint is left to the SDK's own connect timeout.
+async fn check_reachable(endpoint: &str) -> Result<()> {
+    let Some(address) = host_and_port(endpoint) else {
+        return Ok(());
+    };
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect(address.as_str()),
+    )
+    .await;
+    match attempt {
+        Ok(Err(error)) => {
+            let problem = match error.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+                _ if error.to_string().contains("lookup") => "host name not found".to_string(),
+                _ => return Ok(()),
+            };
+            Err(AwsError::unreachable(endpoint, problem)
+                .with_hint(format!(
+                    "nothing answers at {endpoint}: check --endpoint-url (or AWS_ENDPOINT_URL) \
+                 and that the server is running"
+                ))
+                .into())
+        }
+        // Connected, or no answer within 3 s: the SDK's timeouts take it from here.
+        _ => Ok(()),
+    }
+}
+
+/// `host:port` of an http(s) URL (default ports 80 and 443).
+fn host_and_port(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    if authority.is_empty() {
+        return None;
+    }
+    let has_port = match authority.rfind(':') {
+        Some(i) => !authority[i..].contains(']'),
+        None => false,
+    };
+    Some(if has_port {
+        authority.to_string()
+    } else {
+        let port = if scheme.eq_ignore_ascii_case("https") {
+            443
+        } else {
+            80
+        };
+        format!("{authority}:{port}")
+    })
+}
+
+/// The region the SDK would use for `profile`: $AWS_REGION, then the profile's `region`
+/// in ~/.aws/config (the default profile's when none is named).
+pub async fn configured_region(profile: Option<&str>) -> Option<String> {
+    let mut chain = aws_config::default_provider::region::DefaultRegionChain::builder();
+    if let Some(profile) = profile {
+        chain = chain.profile_name(profile);
+    }
+    chain.build().region().await.map(|r| r.to_string())
+}
+
+/// Where a session's region came from, for the run's header line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionSource {
+    /// The spec, or --region/--source-region/--destination-region.
+    Given,
+    /// S3's answer to HeadBucket.
+    Bucket,
+    /// Neither answered: the profile's or environment's region, else us-east-1.
+    Default,
+}
+
+/// A session for `bucket`: in `region` when it is known, else in the region S3 says the
+/// bucket is in. HeadBucket answers `x-amz-bucket-region` whether or not the caller may
+/// read the bucket ("calls to the HeadBucket operation always return the bucket's
+/// location through an HTTP response header, whether access to the bucket is authorized
+/// or not", https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html),
+/// also on the 301 a request to the wrong region gets.
+pub async fn bucket_session(
+    access: &Access,
+    bucket: &str,
+    region: Option<&str>,
+) -> Result<(Session, RegionSource)> {
+    if let Some(region) = region {
+        let session = Session::connect(&Access {
+            region: region.to_string(),
+            ..access.clone()
+        })
+        .await?;
+        return Ok((session, RegionSource::Given));
+    }
+    let guess = configured_region(access.profile.as_deref())
+        .await
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let session = Session::connect(&Access {
+        region: guess.clone(),
+        ..access.clone()
+    })
+    .await?;
+    let answer = match session.s3().head_bucket().bucket(bucket).send().await {
+        Ok(out) => out.bucket_region().map(str::to_string),
+        Err(error) => {
+            let header = error
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_string);
+            if header.is_none() && error.raw_response().is_none() {
+                // No answer at all (no credentials, unreachable): say so now, not at
+                // the first listing.
+                return Err(AwsError::new("HeadBucket", format!("s3://{bucket}"), &error).into());
+            }
+            header
+        }
+    };
+    match answer {
+        Some(actual) if actual != guess => {
+            let session = Session::connect(&Access {
+                region: actual,
+                ..access.clone()
+            })
+            .await?;
+            Ok((session, RegionSource::Bucket))
+        }
+        Some(_) => Ok((session, RegionSource::Bucket)),
+        None => Ok((session, RegionSource::Default)),
     }
 }
 
@@ -185,5 +329,28 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AccountInHeaderOnl
             }
             Ok(endpoint.build())
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_and_port;
+
+    #[test]
+    fn endpoints_name_their_host_and_port() {
+        assert_eq!(
+            host_and_port("http://127.0.0.1:9").as_deref(),
+            Some("127.0.0.1:9")
+        );
+        assert_eq!(
+            host_and_port("https://s3.example.com/path").as_deref(),
+            Some("s3.example.com:443")
+        );
+        assert_eq!(
+            host_and_port("http://[::1]:4566/").as_deref(),
+            Some("[::1]:4566")
+        );
+        assert_eq!(host_and_port("http://[::1]/").as_deref(), Some("[::1]:80"));
+        assert_eq!(host_and_port("not a url"), None);
     }
 }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use crate::aws::error::{AwsError, AwsErrorKind};
+use anyhow::{Context, Result};
 use aws_sdk_s3control::types::{JobProgressSummary, JobStatus};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
 
 use super::job::CreateJob;
@@ -101,20 +101,25 @@ pub fn bucket_of_arn(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
 }
 
-/// An SDK error with its whole chain, and what to check when access was refused.
+/// An S3 Control error in words, with what to check when access was refused.
 fn explain<E>(
     error: aws_sdk_s3control::error::SdkError<E>,
-    doing: &str,
+    operation: &str,
+    resource: &str,
     hint: &str,
 ) -> anyhow::Error
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
 {
-    let text = DisplayErrorContext(&error).to_string();
-    if text.contains("AccessDenied") || text.contains("403") {
-        anyhow!("{doing}: {text}\n  hint: {hint}")
+    let error = AwsError::new(operation, resource, &error);
+    if error.kind() == AwsErrorKind::AccessDenied {
+        error.with_hint(hint).into()
     } else {
-        anyhow!("{doing}: {text}")
+        error.into()
     }
 }
 
@@ -129,7 +134,8 @@ pub async fn create(client: &aws_sdk_s3control::Client, job: &CreateJob) -> Resu
         .map_err(|e| {
             explain(
                 e,
-                &format!("CreateJob in account {}", job.account_id),
+                "CreateJob",
+                &format!("account {}", job.account_id),
                 &format!(
                     "the credentials must belong to account {} and allow s3:CreateJob, and iam:PassRole on {}",
                     job.account_id, job.role_arn
@@ -153,7 +159,8 @@ pub async fn describe(
         .map_err(|e| {
             explain(
                 e,
-                &format!("DescribeJob {job_id} in account {account}"),
+                "DescribeJob",
+                &format!("job {job_id} in account {account}"),
                 "the credentials need s3:DescribeJob in the source account",
             )
         })?;
@@ -216,7 +223,8 @@ pub async fn list(
         let page = page.map_err(|e| {
             explain(
                 e,
-                &format!("ListJobs in account {account}"),
+                "ListJobs",
+                &format!("account {account}"),
                 "the credentials need s3:ListJobs in the source account",
             )
         })?;

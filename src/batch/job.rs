@@ -194,18 +194,30 @@ pub struct KeyNameConstraint {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoBatchJob {
     #[error(
-        "the spec does not ask for existing objects to be replicated, so the bundle has no S3 Batch Replication role\n  \
-         hint: set `replication.existing_objects: true`, run `s3bridge generate` and `terraform apply` (it creates the \
-         role and the report prefix), then run this again; or copy them with `s3bridge copy`"
+        "the spec does not ask for existing objects to be replicated, so the bundle has no S3 Batch Replication role"
     )]
     NotRequested,
     #[error(
         "the spec replicates existing objects through its replication rules (`existing_objects_via_rule: true`), \
-         so there is no Batch Replication job and no batch role\n  \
-         hint: nothing to run: S3 replicates existing objects by itself once AWS has enabled it for the account; \
-         remove `existing_objects_via_rule` (then generate and apply) to use a Batch Replication job instead"
+         so there is no Batch Replication job and no batch role"
     )]
     ViaRule,
+}
+
+impl NoBatchJob {
+    /// What to do instead.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            NoBatchJob::NotRequested => {
+                "set `replication.existing_objects: true`, run `s3bridge generate` and `terraform apply` (it creates \
+                 the role and the report prefix), then run this again; or copy them with `s3bridge copy`"
+            }
+            NoBatchJob::ViaRule => {
+                "nothing to run: S3 replicates existing objects by itself once AWS has enabled it for the account; \
+                 remove `existing_objects_via_rule` (then generate and apply) to use a Batch Replication job instead"
+            }
+        }
+    }
 }
 
 /// Where, under the batch prefix, S3 writes completion reports and generated manifests.

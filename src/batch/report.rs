@@ -322,8 +322,9 @@ async fn get_text(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<St
         .key(key)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(aws_smithy_types::error::display::DisplayErrorContext(e)))
-        .with_context(|| format!("reading s3://{bucket}/{key}"))?;
+        .map_err(|e| {
+            crate::aws::error::AwsError::new("GetObject", format!("s3://{bucket}/{key}"), &e)
+        })?;
     let bytes = object
         .body
         .collect()

@@ -1,31 +1,27 @@
 //! `s3bridge audit SPEC`: read both accounts, compare with the spec, report every drift.
 //!
-//! Credentials per side: `--source-profile`/`--destination-profile` when given, else the
-//! spec's `terraform_role` assumed from the default chain, else the default chain. The
-//! exit status is 0 (no finding at or above `--fail-on`), 1 (findings) or 2 (could not
-//! audit: no credentials, access denied, unreachable endpoint, invalid spec).
+//! Credentials per side: `--source-profile`/`--destination-profile` (or `--profile`)
+//! when given, else the spec's `terraform_role` assumed from the default chain, else the
+//! default chain. The exit status is 0 (no finding at or above `--fail-on`), 1 (findings)
+//! or 2 (could not audit: no credentials, access denied, unreachable endpoint, invalid
+//! spec).
 
 use anyhow::{Context, Result};
 
-use super::{load_spec, Status};
+use super::{load_spec, side_access, Status};
 use crate::audit::{self, output, Sessions};
 use crate::aws::{Access, Session};
-use crate::cli::{AuditArgs, AuditFormat};
-use crate::spec::{self, BucketSpec};
+use crate::cli::{AuditArgs, AuditFormat, AwsArgs};
+use crate::spec::{self, Side, Spec};
+use crate::{errln, out, outln};
 
-fn access(side: &BucketSpec, profile: Option<&String>, endpoint_url: Option<&String>) -> Access {
-    Access {
-        profile: profile.cloned(),
-        // A named profile says who to be; otherwise act as the spec's deployer would.
-        assume_role: if profile.is_some() {
-            None
-        } else {
-            side.terraform_role.clone()
-        },
-        session_name: "s3bridge-audit".into(),
-        endpoint_url: endpoint_url.cloned(),
-        ..Access::new(&side.region)
+fn access(spec: &Spec, side: Side, aws: &AwsArgs) -> Result<Access> {
+    let (mut access, _) = side_access(aws, side, Some(spec.side(side)), "s3bridge-audit")?;
+    // A named profile says who to be; otherwise act as the spec's deployer would.
+    if access.profile.is_none() {
+        access.assume_role = spec.side(side).terraform_role.clone();
     }
+    Ok(access)
 }
 
 /// Line and column of spec fields, for SARIF locations (1:1 when the file cannot be read).
@@ -44,53 +40,46 @@ fn locator(path: &std::path::Path) -> impl Fn(&str) -> (u32, u32) {
 }
 
 pub fn run(args: &AuditArgs) -> Result<Status> {
-    let loaded = match load_spec(&args.spec)? {
-        Ok(loaded) => loaded,
-        // An invalid spec cannot be audited against.
-        Err(_) => return Ok(Status::CouldNotRun),
-    };
+    let loaded = load_spec(&args.spec)?;
     let desired = crate::model::build(&loaded.spec);
+    let source = access(&loaded.spec, Side::Source, &args.aws)?;
+    let destination = access(&loaded.spec, Side::Destination, &args.aws)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let outcome = runtime.block_on(async {
-        let source = access(
-            &loaded.spec.source,
-            args.source_profile.as_ref(),
-            args.endpoint_url.as_ref(),
-        );
-        let destination = access(
-            &loaded.spec.destination,
-            args.destination_profile.as_ref(),
-            args.endpoint_url.as_ref(),
-        );
         let (source, destination) =
             tokio::join!(Session::connect(&source), Session::connect(&destination));
         let sessions = Sessions {
-            source: source.context("source account credentials")?,
-            destination: destination.context("destination account credentials")?,
+            source: source.with_context(|| {
+                format!(
+                    "reaching the source account {}",
+                    loaded.spec.source.account_id
+                )
+            })?,
+            destination: destination.with_context(|| {
+                format!(
+                    "reaching the destination account {}",
+                    loaded.spec.destination.account_id
+                )
+            })?,
         };
         Ok::<_, anyhow::Error>(audit::run(&desired, &sessions).await)
     })?;
-    let report = match outcome {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("error: could not audit {}: {error}", args.spec.display());
-            eprintln!("  help: {}", error.hint());
-            return Ok(Status::CouldNotRun);
-        }
-    };
+    let report = outcome
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("could not audit {}", args.spec.display()))?;
     let spec_path = args.spec.display().to_string();
     match args.format {
-        AuditFormat::Text => print!(
+        AuditFormat::Text => out!(
             "{}",
             output::text(&report, args.fail_on, crate::report::use_colour())
-        ),
-        AuditFormat::Json => println!(
+        )?,
+        AuditFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&output::json(&report, args.fail_on))?
-        ),
+        )?,
         AuditFormat::Sarif => {
             let locate = locator(&args.spec);
             let context = output::Context {
@@ -98,15 +87,15 @@ pub fn run(args: &AuditArgs) -> Result<Status> {
                 fail_on: args.fail_on,
                 locate: &locate,
             };
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&output::sarif(&report, &context))?
-            );
+            )?;
         }
-        AuditFormat::Junit => print!("{}", output::junit(&report)),
+        AuditFormat::Junit => out!("{}", output::junit(&report))?,
     }
     if args.format != AuditFormat::Text {
-        eprintln!("verdict: {}", output::verdict(&report, args.fail_on));
+        errln!("verdict: {}", output::verdict(&report, args.fail_on));
     }
     Ok(if report.fails(args.fail_on) {
         Status::Failure

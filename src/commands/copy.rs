@@ -9,25 +9,30 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use aws_config::retry::RetryConfig;
 
-use super::{load_spec, parse_s3_url, Status};
+use super::{key_filter, load_spec, parse_s3_url, side_access, transfer_access, Status};
+use crate::aws::error::AwsResultExt;
 use crate::aws::requests::RequestCounter;
-use crate::aws::{Access, Session};
+use crate::aws::{bucket_session, Access, RegionSource, Session};
 use crate::cli::{CopyArgs, TextOrJson};
-use crate::model::{self, RolePurpose};
+use crate::error::{Error, ErrorKind, Problem};
+use crate::model;
 use crate::spec::{KmsKeySpec, Side, Spec};
 use crate::transfer::copy::execute::{Copier, DestinationSettings, StorageClassPolicy, Transport};
 use crate::transfer::copy::retry::{Aimd, RetryPolicy};
 use crate::transfer::copy::{self, CopyJob};
 use crate::transfer::diff::{Bucket, DiffOptions};
-use crate::transfer::keys::{KeyFilter, KeyPlan};
+use crate::transfer::keys::KeyPlan;
+use crate::{errln, note, outln};
 
 /// Everything the two modes (spec, ad hoc) work out before the run.
 struct Setup {
     source: (Access, String),
     destination: (Access, String),
+    /// The regions the spec or flags give; None: ask the bucket (HeadBucket).
+    regions: [Option<String>; 2],
     plan: KeyPlan,
     settings: DestinationSettings,
     /// Spec mode: the model says ACLs are disabled; ad hoc: ask the bucket.
@@ -36,15 +41,15 @@ struct Setup {
     key_alias: Option<String>,
 }
 
-fn default_region() -> String {
-    std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|_| "us-east-1".into())
-}
+const SESSION: &str = "s3bridge-copy";
 
 fn ad_hoc(args: &CopyArgs, destination: &str) -> Result<Setup> {
     if args.assume_copy_role {
-        bail!("--assume-copy-role needs a spec (it names the copy role)");
+        return Err(Problem::usage(
+            "--assume-copy-role needs a spec (it names the copy role)",
+            "give the spec file instead of the two URLs, or --profile of a principal that reaches both buckets",
+        )
+        .into());
     }
     let (source_bucket, source_prefix) = parse_s3_url(&args.source)?;
     let (destination_bucket, destination_prefix) = parse_s3_url(destination)?;
@@ -52,28 +57,20 @@ fn ad_hoc(args: &CopyArgs, destination: &str) -> Result<Setup> {
         && (source_prefix.starts_with(&destination_prefix)
             || destination_prefix.starts_with(&source_prefix))
     {
-        bail!("the source and destination prefixes overlap in one bucket: copies would be listed as sources");
+        return Err(Problem::usage(
+            "the source and destination prefixes overlap in one bucket: copies would be listed as sources",
+            "copy into a prefix outside the source's, or into another bucket",
+        )
+        .into());
     }
-    let source_region = args.source_region.clone().unwrap_or_else(default_region);
-    let access = |profile: &Option<String>, region: String| Access {
-        profile: profile.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        session_name: "s3bridge-copy".into(),
-        ..Access::new(&region)
-    };
-    let filter = KeyFilter::new(&args.include, &args.exclude)?;
+    let (source_access, source_region) = side_access(&args.aws, Side::Source, None, SESSION)?;
+    let (destination_access, destination_region) =
+        side_access(&args.aws, Side::Destination, None, SESSION)?;
+    let filter = key_filter(None, &args.filter)?;
     Ok(Setup {
-        source: (
-            access(&args.source_profile, source_region.clone()),
-            source_bucket,
-        ),
-        destination: (
-            access(
-                &args.destination_profile,
-                args.destination_region.clone().unwrap_or(source_region),
-            ),
-            destination_bucket,
-        ),
+        source: (source_access, source_bucket),
+        destination: (destination_access, destination_bucket),
+        regions: [source_region, destination_region],
         plan: KeyPlan::ad_hoc(&source_prefix, &destination_prefix, filter),
         settings: DestinationSettings {
             kms_key_arn: args.destination_kms_key.clone(),
@@ -90,29 +87,9 @@ fn ad_hoc(args: &CopyArgs, destination: &str) -> Result<Setup> {
 
 fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
     let mut plan = KeyPlan::from_spec(spec)?;
-    plan.filter = KeyFilter::new(
-        &[spec.copy.include.clone(), args.include.clone()].concat(),
-        &[spec.copy.exclude.clone(), args.exclude.clone()].concat(),
-    )?;
-    let copy_role = model::role_arn_for(spec, RolePurpose::Copy);
-    let access = |side: Side| {
-        let b = spec.side(side);
-        let mut access = Access {
-            endpoint_url: args.endpoint_url.clone(),
-            session_name: "s3bridge-copy".into(),
-            ..Access::new(&b.region)
-        };
-        if args.assume_copy_role {
-            access.profile = args.source_profile.clone();
-            access.assume_role = Some(copy_role.clone());
-        } else {
-            access.profile = match side {
-                Side::Source => args.source_profile.clone(),
-                Side::Destination => args.destination_profile.clone(),
-            };
-        }
-        access
-    };
+    plan.filter = key_filter(Some(spec), &args.filter)?;
+    let access =
+        |side: Side| transfer_access(&args.aws, spec, side, args.assume_copy_role, SESSION);
     let desired = model::build(spec);
     let (kms_key_arn, key_alias) = match (&args.destination_kms_key, &spec.destination.kms_key) {
         (Some(arn), _) => (Some(arn.clone()), None),
@@ -123,8 +100,12 @@ fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
         ),
     };
     Ok(Setup {
-        source: (access(Side::Source), spec.source.bucket.clone()),
-        destination: (access(Side::Destination), spec.destination.bucket.clone()),
+        source: (access(Side::Source)?, spec.source.bucket.clone()),
+        destination: (access(Side::Destination)?, spec.destination.bucket.clone()),
+        regions: [
+            Some(spec.source.region.clone()),
+            Some(spec.destination.region.clone()),
+        ],
         plan,
         settings: DestinationSettings {
             kms_key_arn,
@@ -157,14 +138,14 @@ async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
         .key_id(alias)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(aws_sdk_kms::error::DisplayErrorContext(e)))
-        .with_context(|| {
-            format!(
-                "cannot resolve the destination key {alias} to its ARN (the bucket policy only accepts that key); \
-                 pass --destination-kms-key ARN (`terraform output -raw destination_kms_key_arn` in the bundle), \
-                 or --destination-profile with a principal allowed kms:DescribeKey (the copy role is not)"
-            )
-        })?;
+        .aws_hinted(
+            "DescribeKey",
+            alias,
+            "the destination bucket policy only accepts that key's ARN: pass --destination-kms-key ARN \
+             (`terraform output -raw destination_kms_key_arn` in the bundle), or --destination-profile \
+             with a principal allowed kms:DescribeKey (the copy role is not)",
+        )
+        .with_context(|| format!("resolving the destination key {alias} to its ARN"))?;
     described
         .key_metadata()
         .map(|m| m.arn().unwrap_or(m.key_id()).to_string())
@@ -196,7 +177,7 @@ async fn acl_for(s3: &aws_sdk_s3::Client, bucket: &str) -> Option<String> {
                 // No ownership controls at all: an old bucket where ACLs decide ownership.
                 Some("bucket-owner-full-control".to_string())
             } else {
-                eprintln!(
+                errln!(
                     "note: cannot read the destination's object ownership ({}); sending no ACL",
                     e.code().unwrap_or("error")
                 );
@@ -212,12 +193,13 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         Some(destination) => ad_hoc(args, destination)?,
         None => {
             if args.source.starts_with("s3://") {
-                bail!("give a destination s3://BUCKET[/PREFIX] after the source, or a spec file instead");
+                return Err(Problem::usage(
+                    format!("`copy {}` names no destination", args.source),
+                    "give the destination s3://BUCKET[/PREFIX] after the source, or a spec file instead",
+                )
+                .into());
             }
-            let loaded = match load_spec(std::path::Path::new(&args.source))? {
-                Ok(loaded) => loaded,
-                Err(status) => return Ok(status),
-            };
+            let loaded = load_spec(std::path::Path::new(&args.source))?;
             let setup = from_spec(args, &loaded.spec)?;
             spec = Some(loaded.spec);
             setup
@@ -225,7 +207,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
     };
     let shard = super::shard_range(&args.shard, &setup.source.1)?;
     // The batch engine (`--engine batch`): checked before anything is listed.
-    let batch = super::copy_batch::prepare(
+    let mut batch = super::copy_batch::prepare(
         args,
         spec.as_ref(),
         (&setup.source.1, &setup.destination.1),
@@ -233,18 +215,41 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         &mut setup.plan,
         &setup.settings,
     )?;
-    // Jobs are created with the source side's own credentials, never the copy role's.
-    let job_access = Access {
-        assume_role: None,
-        ..setup.source.0.clone()
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let source_session = Session::connect(&setup.source.0).await?;
-        let destination_session = Session::connect(&setup.destination.0).await?;
+        let [source_region, destination_region] = &setup.regions;
+        let (source, destination) = tokio::join!(
+            bucket_session(&setup.source.0, &setup.source.1, source_region.as_deref()),
+            bucket_session(
+                &setup.destination.0,
+                &setup.destination.1,
+                destination_region.as_deref()
+            ),
+        );
+        let ((source_session, source_found), (destination_session, destination_found)) = (
+            source
+                .with_context(|| format!("reaching the source bucket s3://{}", setup.source.1))?,
+            destination.with_context(|| {
+                format!(
+                    "reaching the destination bucket s3://{}",
+                    setup.destination.1
+                )
+            })?,
+        );
+        // Ad hoc buckets are where S3 says they are.
+        setup.source.0.region = source_session.access.region.clone();
+        setup.destination.0.region = destination_session.access.region.clone();
+        if let Some(batch) = &mut batch {
+            batch.set_region(&setup.source.0.region);
+        }
+        // Jobs are created with the source side's own credentials, never the copy role's.
+        let job_access = Access {
+            assume_role: None,
+            ..setup.source.0.clone()
+        };
         let same_principal = setup.source.0.profile == setup.destination.0.profile
             && setup.source.0.assume_role == setup.destination.0.assume_role;
         let transport = if same_principal {
@@ -255,7 +260,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         if let (None, Some(alias)) = (&setup.settings.kms_key_arn, &setup.key_alias) {
             // The copy role may not describe keys; a destination profile given next to
             // --assume-copy-role is used for this one lookup.
-            let lookup = match (&args.destination_profile, args.assume_copy_role) {
+            let lookup = match (&args.aws.destination_profile, args.assume_copy_role) {
                 (Some(profile), true) => {
                     Session::connect(&Access {
                         profile: Some(profile.clone()),
@@ -316,22 +321,27 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             dry_run: args.dry_run,
             delete: args.delete,
             report: args.report.clone(),
-            progress: !args.quiet,
+            progress: !crate::output::quiet(),
             counter,
             manifest: batch.as_ref().map(|b| b.writer.clone()),
         };
-        if !args.quiet {
-            eprintln!(
-                "copying s3://{} → s3://{} ({}){}",
-                setup.source.1,
-                setup.destination.1,
-                match transport {
-                    Transport::ServerSide => "server-side, one principal",
-                    Transport::Stream => "streamed GET → PUT, separate credentials per side",
-                },
-                if args.dry_run { ", dry run" } else { "" }
-            );
-        }
+        let region = |session: &Session, found: RegionSource| match found {
+            RegionSource::Bucket => format!("{}, from HeadBucket", session.access.region),
+            RegionSource::Given => session.access.region.clone(),
+            RegionSource::Default => format!("{}, assumed", session.access.region),
+        };
+        note!(
+            "copying s3://{} ({}) → s3://{} ({}), {}{}",
+            setup.source.1,
+            region(&source_session, source_found),
+            setup.destination.1,
+            region(&destination_session, destination_found),
+            match transport {
+                Transport::ServerSide => "server-side, one principal",
+                Transport::Stream => "streamed GET → PUT, separate credentials per side",
+            },
+            if args.dry_run { ", dry run" } else { "" }
+        );
         let report_path = args.report.clone();
         // On the runtime's workers, not on this thread: with one core, one thread runs
         // everything and no wake-up crosses threads.
@@ -356,15 +366,31 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
                 .await;
         }
         match args.format {
-            TextOrJson::Json => println!("{}", serde_json::to_string(&summary)?),
-            TextOrJson::Text => println!("{}", summary.text()),
+            TextOrJson::Json => outln!("{}", serde_json::to_string(&summary)?)?,
+            TextOrJson::Text => outln!("{}", summary.text())?,
         }
-        Ok(if summary.error.is_some() {
-            Status::CouldNotRun
-        } else if summary.failed > 0 {
-            Status::Failure
-        } else {
-            Status::Success
-        })
+        Ok(status_of(&summary))
     })
+}
+
+/// The exit status of a finished copy stage; a run that stopped early says why on stderr
+/// (its summary, on stdout, counts what was done before).
+pub(super) fn status_of(summary: &crate::transfer::copy::outcome::Summary) -> Status {
+    if let Some(error) = &summary.error {
+        let stopped = Error::from(Problem {
+            kind: ErrorKind::Failed,
+            message: format!("the copy stopped early: {error}"),
+            hint: Some(
+                "the summary counts what was done before it stopped; fix the cause and run the same \
+                 command again (it copies only what is still missing)"
+                    .into(),
+            ),
+        });
+        errln!("{}", stopped.render());
+        Status::CouldNotRun
+    } else if summary.failed > 0 {
+        Status::Failure
+    } else {
+        Status::Success
+    }
 }

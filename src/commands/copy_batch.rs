@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 
 use super::jobs::{self, Follow};
@@ -20,11 +20,13 @@ use crate::arn::partition_for_region;
 use crate::aws::{Access, Session};
 use crate::batch::job;
 use crate::cli::{CopyArgs, TextOrJson};
+use crate::error::Problem;
 use crate::spec::{CopyEngine, Spec};
 use crate::transfer::copy::execute::DestinationSettings;
 use crate::transfer::copy::manifest::{ManifestFile, ManifestWriter};
 use crate::transfer::copy::outcome::Summary;
 use crate::transfer::keys::KeyPlan;
+use crate::{errln, outln};
 
 /// A batch copy, from its flags (or the spec's model) to its job.
 pub(super) struct BatchCopy {
@@ -68,47 +70,72 @@ pub(super) fn prepare(
             ("--wait", args.job.wait),
         ];
         if let Some((flag, _)) = batch_only.iter().find(|(_, given)| *given) {
-            bail!("{flag} is for the batch engine: add --engine batch");
+            return Err(Problem::usage(
+                format!("{flag} is for the batch engine"),
+                "add --engine batch, or drop the flag",
+            )
+            .into());
         }
         return Ok(None);
     }
     if args.delete {
-        bail!(
-            "--delete cannot run with --engine batch (S3 Batch Operations only copies); \
-             delete extras with a local run: s3bridge copy ... --engine local --delete"
-        );
+        return Err(Problem::usage(
+            "--delete cannot run with --engine batch (S3 Batch Operations only copies)",
+            "delete extras with a local run: s3bridge copy ... --engine local --delete",
+        )
+        .into());
     }
     let desired = spec.map(crate::model::build);
     let model = desired.as_ref().and_then(|d| d.batch_copy.as_ref());
     let role_arn = match (&args.role_arn, model) {
         (Some(arn), _) => arn.clone(),
         (None, Some(model)) => model.role_arn.clone(),
-        (None, None) if spec.is_some() => bail!(
-            "the spec has no batch copy role\n  hint: set `copy.engine: batch` in the spec, run `s3bridge generate` \
-             and `terraform apply` (it creates the role S3 Batch Operations assumes), then run this again; \
-             or pass --role-arn ARN and --work-prefix s3://BUCKET/PREFIX/"
-        ),
-        (None, None) => bail!(
-            "--engine batch with s3:// URLs needs --role-arn ARN: the IAM role S3 Batch Operations assumes \
-             (trusting batchoperations.s3.amazonaws.com; s3:GetObject and s3:GetObjectTagging on the source, \
-             s3:PutObject and s3:PutObjectTagging on the destination, s3:PutObject under the work prefix)"
-        ),
+        (None, None) if spec.is_some() => {
+            return Err(Problem::usage(
+                "the spec has no batch copy role",
+                "set `copy.engine: batch` in the spec, run `s3bridge generate` and `terraform apply` (it creates \
+                 the role S3 Batch Operations assumes), then run this again; or pass --role-arn ARN and \
+                 --work-prefix s3://BUCKET/PREFIX/",
+            )
+            .into())
+        }
+        (None, None) => {
+            return Err(Problem::usage(
+                "--engine batch with s3:// URLs needs --role-arn ARN",
+                "the IAM role S3 Batch Operations assumes (trusting batchoperations.s3.amazonaws.com; \
+                 s3:GetObject and s3:GetObjectTagging on the source, s3:PutObject and s3:PutObjectTagging on \
+                 the destination, s3:PutObject under the work prefix)",
+            )
+            .into())
+        }
     };
     if !(role_arn.starts_with("arn:") && role_arn.contains(":role/")) {
-        bail!("--role-arn `{role_arn}` is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
+        return Err(Problem::usage(
+            format!("--role-arn `{role_arn}` is not an IAM role ARN"),
+            "write arn:aws:iam::ACCOUNT:role/NAME",
+        )
+        .into());
     }
     let (work_bucket, work_prefix) = match (&args.work_prefix, model) {
         (Some(url), _) => {
             if !url.starts_with("s3://") {
-                bail!("--work-prefix `{url}` is not an s3:// URL: give s3://BUCKET/PREFIX/");
+                return Err(Problem::usage(
+                    format!("--work-prefix `{url}` is not an s3:// URL"),
+                    "give s3://BUCKET/PREFIX/",
+                )
+                .into());
             }
             parse_s3_url(url)?
         }
         (None, Some(model)) => (model.bucket.clone(), model.prefix.clone()),
-        (None, None) => bail!(
-            "--engine batch with s3:// URLs needs --work-prefix s3://BUCKET/PREFIX/: where the manifest is \
-             uploaded and S3 writes the completion report (a bucket in the account that runs the job)"
-        ),
+        (None, None) => {
+            return Err(Problem::usage(
+                "--engine batch with s3:// URLs needs --work-prefix s3://BUCKET/PREFIX/",
+                "where the manifest is uploaded and S3 writes the completion report (a bucket in the account \
+                 that runs the job)",
+            )
+            .into())
+        }
     };
     let follow = Follow::new(
         &args.job,
@@ -201,7 +228,8 @@ async fn upload(
             .is_some_and(|d| *d == manifest.digest)
             && head.content_length() == Some(size as i64);
         if let (true, Some(etag)) = (same, head.e_tag()) {
-            eprintln!("manifest {url} is already there (the same objects as an earlier run)");
+            // What this run did (even with --quiet): no second upload.
+            errln!("manifest {url} is already there (the same objects as an earlier run)");
             return Ok(etag.trim_matches('"').to_string());
         }
     }
@@ -218,16 +246,23 @@ async fn upload(
         .body(body)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(aws_smithy_types::error::display::DisplayErrorContext(e)))
-        .with_context(|| {
-            format!("uploading the manifest to {url} (the credentials need s3:PutObject there)")
-        })?;
+        .map_err(|e| {
+            crate::aws::error::AwsError::new("PutObject", &url, &e).with_hint(
+                "the credentials that create the job need s3:PutObject under the work prefix",
+            )
+        })
+        .context("uploading the manifest")?;
     put.e_tag()
         .map(|e| e.trim_matches('"').to_string())
         .context("PutObject of the manifest answered without an ETag")
 }
 
 impl BatchCopy {
+    /// The region the job runs in, once the source bucket's is known (ad hoc: HeadBucket).
+    pub fn set_region(&mut self, region: &str) {
+        self.region = region.to_string();
+    }
+
     /// After the copy stage: creates (or, dry run, prints) the job over the manifest and
     /// follows it. `job_access` reaches the account that runs the job (the source
     /// profile's credentials, never the copy role, which may not create jobs).
@@ -241,13 +276,6 @@ impl BatchCopy {
         attempt: u32,
     ) -> Result<Status> {
         let manifest = self.writer.finish().context("finishing the manifest")?;
-        let local_status = if summary.error.is_some() {
-            Status::CouldNotRun
-        } else if summary.failed > 0 {
-            Status::Failure
-        } else {
-            Status::Success
-        };
         let mut extra = Map::new();
         extra.insert("copy".into(), serde_json::to_value(&summary)?);
         extra.insert("manifest".into(), manifest_json(&manifest));
@@ -256,11 +284,12 @@ impl BatchCopy {
             // A dry run's stdout is the job input alone, as replicate-existing's.
             let summary_text = format!("{}{}", summary.text(), local_text(&manifest));
             if dry_run {
-                eprintln!("{summary_text}");
+                errln!("{summary_text}");
             } else {
-                println!("{summary_text}");
+                outln!("{summary_text}")?;
             }
         }
+        let local_status = super::copy::status_of(&summary);
         let refuse = if let Some(error) = &summary.error {
             Some(format!("the listing stopped early ({error})"))
         } else if manifest.write_errors > 0 {
@@ -271,9 +300,9 @@ impl BatchCopy {
             None
         };
         if let Some(why) = refuse {
-            eprintln!("no job created: {why}");
+            errln!("no job created: {why}");
             if !text && !dry_run {
-                println!("{}", serde_json::to_string_pretty(&Value::Object(extra))?);
+                outln!("{}", serde_json::to_string_pretty(&Value::Object(extra))?)?;
             }
             return Ok(local_status);
         }
@@ -315,7 +344,7 @@ impl BatchCopy {
             attempt,
         });
         if dry_run {
-            eprintln!(
+            errln!(
                 "manifest: {} objects ({} bytes) written to {}; it would be uploaded to {location} \
                  (the ETag shown is its MD5; S3 answers another one where the bucket encrypts with SSE-KMS)",
                 manifest.objects,

@@ -12,6 +12,7 @@ use super::Status;
 use crate::aws::Session;
 use crate::batch::{control, job, report};
 use crate::cli::{JobArgs, TextOrJson};
+use crate::{errln, note, outln};
 
 /// How to follow a job once it is created.
 pub(crate) struct Follow {
@@ -26,7 +27,14 @@ impl Follow {
     /// From the flags; refuses a poll interval `--wait` could not sleep.
     pub fn new(args: &JobArgs, format: TextOrJson, status_hint: Option<String>) -> Result<Follow> {
         if !(args.poll_interval.is_finite() && args.poll_interval > 0.0) {
-            anyhow::bail!("--poll-interval must be a positive number of seconds");
+            return Err(crate::error::Problem::usage(
+                format!(
+                    "--poll-interval {} is not a positive number of seconds",
+                    args.poll_interval
+                ),
+                "give the seconds between two progress checks, e.g. --poll-interval 30",
+            )
+            .into());
         }
         Ok(Follow {
             format,
@@ -40,8 +48,8 @@ impl Follow {
 /// `--dry-run`: the CreateJob input on stdout, as `aws s3control create-job
 /// --cli-input-json` takes it, and how to send it.
 pub(crate) fn print_dry_run(request: &job::CreateJob, region: &str) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(&request.to_json())?);
-    eprintln!(
+    outln!("{}", serde_json::to_string_pretty(&request.to_json())?)?;
+    note!(
         "dry run: nothing was sent. To create the job yourself: \
          aws s3control create-job --region {region} --cli-input-json file://job.json"
     );
@@ -62,9 +70,11 @@ pub(crate) async fn create_and_follow(
 ) -> Result<Status> {
     let control_client = session.s3control();
     let id = control::create(&control_client, request).await?;
-    eprintln!(
+    // Which job this run created or found, even with --quiet: it is the run's result.
+    errln!(
         "job {id}: {what} in account {} (token {})",
-        request.account_id, request.client_request_token
+        request.account_id,
+        request.client_request_token
     );
     if !follow.wait {
         match follow.format {
@@ -77,12 +87,12 @@ pub(crate) async fn create_and_follow(
                     "client_request_token".into(),
                     json!(request.client_request_token),
                 );
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                outln!("{}", serde_json::to_string_pretty(&out)?)?;
             }
             TextOrJson::Text => {
-                println!("{id}");
+                outln!("{id}")?;
                 if let Some(hint) = &follow.status_hint {
-                    eprintln!("follow it with: {hint}");
+                    note!("follow it with: {hint}");
                 }
             }
         }
@@ -90,7 +100,7 @@ pub(crate) async fn create_and_follow(
     }
     let every = Duration::from_secs_f64(follow.poll_interval);
     let finished = control::wait(&control_client, &request.account_id, &id, every, |state| {
-        eprintln!("{}", state.progress_line())
+        crate::note!("{}", state.progress_line())
     })
     .await?;
     // S3 writes no report when no task ran (nothing eligible, or the job failed before
@@ -99,7 +109,7 @@ pub(crate) async fn create_and_follow(
     let completion = match report::read(&session.s3(), &finished).await {
         Ok(completion) => completion,
         Err(error) => {
-            eprintln!("warning: no completion report of job {id}: {error:#}");
+            errln!("warning: no completion report of job {id}: {error:#}");
             None
         }
     };
@@ -109,9 +119,9 @@ pub(crate) async fn create_and_follow(
             let mut out = extra;
             out.insert("job".into(), serde_json::to_value(&finished)?);
             out.insert("report".into(), serde_json::to_value(&completion)?);
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?)?;
         }
-        TextOrJson::Text => print_text(&finished, completion.as_ref()),
+        TextOrJson::Text => print_text(&finished, completion.as_ref())?,
     }
     Ok(if clean {
         Status::Success
@@ -120,26 +130,31 @@ pub(crate) async fn create_and_follow(
     })
 }
 
-fn print_text(job: &control::JobState, completion: Option<&report::CompletionReport>) {
-    println!("{}", job.progress_line());
+fn print_text(
+    job: &control::JobState,
+    completion: Option<&report::CompletionReport>,
+) -> Result<()> {
+    outln!("{}", job.progress_line())?;
     for failure in &job.failure_reasons {
-        println!("job failure {}: {}", failure.code, failure.reason);
+        outln!("job failure {}: {}", failure.code, failure.reason)?;
     }
     if let Some(reason) = &job.status_update_reason {
         if job.status != "Complete" {
-            println!("status reason: {reason}");
+            outln!("status reason: {reason}")?;
         }
     }
     match completion {
         Some(report) => {
-            println!(
+            outln!(
                 "completion report: s3://{}/{}",
-                report.bucket, report.manifest_key
-            );
+                report.bucket,
+                report.manifest_key
+            )?;
             if report.failures.failed > 0 {
-                print!("{}", report.failures.to_text());
+                crate::out!("{}", report.failures.to_text())?;
             }
         }
-        None => println!("no completion report"),
+        None => outln!("no completion report")?,
     }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 //! batch role). `--wait` follows the job and summarises its completion report
 //! (`jobs::create_and_follow`, shared with `copy --engine batch`).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::jobs::{self, Follow};
 use super::{block_on, load_spec, source_session, Status};
@@ -12,13 +12,14 @@ use crate::batch::job;
 use crate::cli::ReplicateExistingArgs;
 
 pub fn run(args: &ReplicateExistingArgs) -> Result<Status> {
-    let loaded = match load_spec(&args.spec)? {
-        Ok(loaded) => loaded,
-        Err(status) => return Ok(status),
-    };
+    let loaded = load_spec(&args.spec)?;
     let desired = crate::model::build(&loaded.spec);
-    let request = job::replicate_existing(&desired, args.job.attempt)
-        .with_context(|| format!("{} has no Batch Replication job", args.spec.display()))?;
+    let request = job::replicate_existing(&desired, args.job.attempt).map_err(|e| {
+        crate::error::Problem::input(
+            format!("{} has no Batch Replication job: {e}", args.spec.display()),
+            e.hint(),
+        )
+    })?;
     let region = &loaded.spec.source.region;
     if args.dry_run {
         jobs::print_dry_run(&request, region)?;
@@ -30,7 +31,7 @@ pub fn run(args: &ReplicateExistingArgs) -> Result<Status> {
         Some(format!("s3bridge status {}", args.spec.display())),
     )?;
     block_on(async {
-        let session = source_session(&loaded.spec, &args.access).await?;
+        let session = source_session(&loaded.spec, &args.aws).await?;
         let what = format!("S3 Batch Replication of s3://{}", loaded.spec.source.bucket);
         jobs::create_and_follow(
             &session,

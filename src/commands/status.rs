@@ -7,15 +7,13 @@ use anyhow::Result;
 use super::{block_on, load_spec, source_session, Status};
 use crate::batch::{control, job};
 use crate::cli::{StatusArgs, TextOrJson};
+use crate::outln;
 
 pub fn run(args: &StatusArgs) -> Result<Status> {
-    let loaded = match load_spec(&args.spec)? {
-        Ok(loaded) => loaded,
-        Err(status) => return Ok(status),
-    };
+    let loaded = load_spec(&args.spec)?;
     let spec = &loaded.spec;
     let jobs = block_on(async {
-        let session = source_session(spec, &args.access).await?;
+        let session = source_session(spec, &args.aws).await?;
         control::list(
             &session.s3control(),
             &spec.source.account_id,
@@ -24,18 +22,24 @@ pub fn run(args: &StatusArgs) -> Result<Status> {
         .await
     })??;
     match args.format {
-        TextOrJson::Json => println!("{}", serde_json::to_string_pretty(&jobs)?),
-        TextOrJson::Text if jobs.is_empty() => println!(
+        TextOrJson::Json => outln!("{}", serde_json::to_string_pretty(&jobs)?)?,
+        TextOrJson::Text if jobs.is_empty() => outln!(
             "no S3 Batch Operations jobs of {} in account {} (ListJobs keeps the last 90 days)",
-            spec.name, spec.source.account_id
-        ),
+            spec.name,
+            spec.source.account_id
+        )?,
         TextOrJson::Text => {
-            println!(
+            outln!(
                 "{:<36}  {:<18}  {:<10}  {:>12}  {:>10}  {:>10}  CREATED",
-                "JOB", "OPERATION", "STATUS", "TOTAL", "SUCCEEDED", "FAILED"
-            );
+                "JOB",
+                "OPERATION",
+                "STATUS",
+                "TOTAL",
+                "SUCCEEDED",
+                "FAILED"
+            )?;
             for j in &jobs {
-                println!(
+                outln!(
                     "{:<36}  {:<18}  {:<10}  {:>12}  {:>10}  {:>10}  {}",
                     j.id,
                     j.operation.as_deref().unwrap_or("-"),
@@ -44,7 +48,7 @@ pub fn run(args: &StatusArgs) -> Result<Status> {
                     j.succeeded,
                     j.failed,
                     j.created.as_deref().unwrap_or("-")
-                );
+                )?;
             }
         }
     }

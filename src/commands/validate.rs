@@ -1,4 +1,7 @@
 //! `s3bridge validate SPEC`: every problem in the spec, with where and what to do.
+//!
+//! Exit 0 when the spec is valid (warnings allowed), 1 when it has errors (what validate
+//! is for finding), 2 when the file cannot be read at all.
 
 use anyhow::Result;
 use serde_json::json;
@@ -6,56 +9,46 @@ use serde_json::json;
 use super::Status;
 use crate::cli::{TextOrJson, ValidateArgs};
 use crate::spec::{self, Diagnostic, Severity};
-
-fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
-    json!({
-        "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
-        "file": d.file, "line": d.line, "column": d.col, "field": d.field,
-        "message": d.message, "hint": d.hint,
-    })
-}
+use crate::{errln, outln};
 
 pub fn run(args: &ValidateArgs) -> Result<Status> {
     let (diagnostics, status) = match spec::load(&args.spec) {
         Ok(loaded) => (loaded.warnings, Status::Success),
+        Err(error) if error.unreadable => return Err(error.into()),
         Err(error) => (error.diagnostics, Status::Failure),
     };
     match args.format {
         TextOrJson::Json => {
             let out = json!({
                 "valid": status == Status::Success,
-                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+                "diagnostics": diagnostics.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?)?;
         }
         TextOrJson::Text => {
             for d in &diagnostics {
-                eprintln!("{d}");
+                errln!("{d}");
             }
-            if status == Status::Success {
-                let warnings = diagnostics.len();
-                println!(
-                    "{}: valid{}",
-                    args.spec.display(),
-                    if warnings == 0 {
-                        String::new()
-                    } else {
-                        format!(
-                            " ({warnings} warning{})",
-                            if warnings == 1 { "" } else { "s" }
-                        )
-                    }
-                );
-            } else {
-                let errors = diagnostics
+            let count = |severity: Severity| {
+                let n = diagnostics
                     .iter()
-                    .filter(|d| d.severity == Severity::Error)
+                    .filter(|d| d.severity == severity)
                     .count();
-                eprintln!(
-                    "{}: {errors} error{}",
-                    args.spec.display(),
-                    if errors == 1 { "" } else { "s" }
-                );
+                let word = match severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+            };
+            if status == Status::Success {
+                let warnings = if diagnostics.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", count(Severity::Warning))
+                };
+                outln!("{}: valid{warnings}", args.spec.display())?;
+            } else {
+                errln!("{}: {}", args.spec.display(), count(Severity::Error));
             }
         }
     }

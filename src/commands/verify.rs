@@ -5,104 +5,92 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::{load_spec, parse_s3_url, Status};
+use super::{key_filter, load_spec, parse_s3_url, side_access, transfer_access, Status};
 use crate::aws::requests::RequestCounter;
-use crate::aws::{Access, Session};
+use crate::aws::{bucket_session, Access};
 use crate::cli::{VerifyArgs, VerifyFormat};
+use crate::error::Problem;
 use crate::report::junit;
+use crate::spec::Side as SpecSide;
 use crate::transfer::inventory::{Location, ReadOptions};
-use crate::transfer::keys::{KeyFilter, KeyPlan};
+use crate::transfer::keys::KeyPlan;
 use crate::transfer::verify::cost;
 use crate::transfer::verify::{self, Class, Side, Summary, Verdict};
+use crate::{out, outln};
 
 /// What to compare, from the arguments.
 struct Target {
     plan: KeyPlan,
     buckets: [String; 2],
-    /// Regions from the spec; None (ad hoc) asks S3.
-    regions: [Option<String>; 2],
+    /// How each side is reached, and its region (None: ask the bucket).
+    access: [(Access, Option<String>); 2],
     title: String,
 }
 
-fn target(args: &VerifyArgs) -> Result<std::result::Result<Target, Status>> {
+fn target(args: &VerifyArgs) -> Result<Target> {
+    const SESSION: &str = "s3bridge-verify";
     match args.targets.as_slice() {
+        [url] if url.starts_with("s3://") => Err(Problem::usage(
+            format!("`verify {url}` names one bucket; verify compares two"),
+            "give the source and the destination, s3://SOURCE-BUCKET[/PREFIX] s3://DESTINATION-BUCKET[/PREFIX], or a spec file",
+        )
+        .into()),
         [spec] => {
-            let loaded = match load_spec(std::path::Path::new(spec))? {
-                Ok(loaded) => loaded,
-                Err(status) => return Ok(Err(status)),
+            let spec = load_spec(std::path::Path::new(spec))?.spec;
+            let mut plan = KeyPlan::from_spec(&spec)?;
+            plan.filter = key_filter(Some(&spec), &args.filter)?;
+            let access = |side: SpecSide| -> Result<(Access, Option<String>)> {
+                Ok((
+                    transfer_access(&args.aws, &spec, side, args.assume_copy_role, SESSION)?,
+                    Some(spec.side(side).region.clone()),
+                ))
             };
-            let spec = loaded.spec;
-            let plan = KeyPlan::from_spec(&spec)
-                .with_context(|| format!("{spec:?}'s key plan", spec = args.targets[0]))?;
-            Ok(Ok(Target {
+            Ok(Target {
                 plan,
                 title: format!("{} → {}", spec.source.bucket, spec.destination.bucket),
                 buckets: [spec.source.bucket.clone(), spec.destination.bucket.clone()],
-                regions: [
-                    Some(spec.source.region.clone()),
-                    Some(spec.destination.region.clone()),
-                ],
-            }))
+                access: [access(SpecSide::Source)?, access(SpecSide::Destination)?],
+            })
         }
         [source, destination] => {
+            if args.assume_copy_role {
+                return Err(Problem::usage(
+                    "--assume-copy-role needs a spec (it names the copy role)",
+                    "give the spec file instead of the two URLs, or a --profile allowed to read both buckets",
+                )
+                .into());
+            }
             let (source_bucket, source_prefix) = parse_s3_url(source)?;
             let (destination_bucket, destination_prefix) = parse_s3_url(destination)?;
-            Ok(Ok(Target {
-                plan: KeyPlan::ad_hoc(&source_prefix, &destination_prefix, KeyFilter::default()),
+            Ok(Target {
+                plan: KeyPlan::ad_hoc(
+                    &source_prefix,
+                    &destination_prefix,
+                    key_filter(None, &args.filter)?,
+                ),
                 title: format!(
                     "s3://{source_bucket}/{source_prefix} → s3://{destination_bucket}/{destination_prefix}"
                 ),
                 buckets: [source_bucket, destination_bucket],
-                regions: [args.source_region.clone(), args.destination_region.clone()],
-            }))
+                access: [
+                    side_access(&args.aws, SpecSide::Source, None, SESSION)?,
+                    side_access(&args.aws, SpecSide::Destination, None, SESSION)?,
+                ],
+            })
         }
-        _ => bail!("give a spec file, or two s3:// URLs"),
-    }
-}
-
-/// A session for one bucket. Without a known region, HeadBucket tells S3's answer
-/// (`x-amz-bucket-region`, also on the 301 a wrong region gets).
-async fn connect(
-    bucket: &str,
-    profile: Option<&String>,
-    region: Option<&String>,
-    endpoint: Option<&String>,
-) -> Result<Session> {
-    let guess = region.cloned().unwrap_or_else(|| {
-        std::env::var("AWS_REGION")
-            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|_| "us-east-1".into())
-    });
-    let access = |region: &str| Access {
-        profile: profile.cloned(),
-        endpoint_url: endpoint.cloned(),
-        ..Access::new(region)
-    };
-    let session = Session::connect(&access(&guess)).await?;
-    if region.is_some() || endpoint.is_some() {
-        return Ok(session);
-    }
-    let actual = match session.s3().head_bucket().bucket(bucket).send().await {
-        Ok(out) => out.bucket_region().map(str::to_string),
-        Err(e) => e
-            .raw_response()
-            .and_then(|r| r.headers().get("x-amz-bucket-region"))
-            .map(str::to_string),
-    };
-    match actual {
-        Some(actual) if actual != guess => Session::connect(&access(&actual)).await,
-        _ => Ok(session),
+        _ => Err(Problem::usage(
+            "give a spec file, or two s3:// URLs",
+            "s3bridge verify SPEC, or s3bridge verify s3://SOURCE-BUCKET[/PREFIX] s3://DESTINATION-BUCKET[/PREFIX]",
+        )
+        .into()),
     }
 }
 
 pub fn run(args: &VerifyArgs) -> Result<Status> {
-    let target = match target(args)? {
-        Ok(target) => target,
-        Err(status) => return Ok(status),
-    };
+    let target = target(args)?;
     let inventories = [
         args.source_inventory
             .as_deref()
@@ -114,10 +102,11 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
             .transpose()?,
     ];
     if args.shard.shard.is_some() && inventories.iter().any(Option::is_some) {
-        bail!(
-            "--shard splits live listings; an inventory is read whole by one process (millions \
-             of keys a second, see docs/verify.md): drop --shard or the inventories"
-        );
+        return Err(Problem::usage(
+            "--shard splits live listings; an inventory is read whole by one process (millions of keys a second)",
+            "drop --shard or the inventories",
+        )
+        .into());
     }
     let shard = super::shard_range(&args.shard, &target.buckets[0])?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -125,25 +114,19 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
         .build()
         .context("starting the async runtime")?;
     let summary = runtime.block_on(async {
-        let profiles = [
-            args.source_profile.as_ref(),
-            args.destination_profile.as_ref(),
-        ];
+        let [source, destination] = &target.access;
         let (source, destination) = tokio::join!(
-            connect(
-                &target.buckets[0],
-                profiles[0],
-                target.regions[0].as_ref(),
-                args.endpoint_url.as_ref()
-            ),
-            connect(
-                &target.buckets[1],
-                profiles[1],
-                target.regions[1].as_ref(),
-                args.endpoint_url.as_ref()
-            ),
+            bucket_session(&source.0, &target.buckets[0], source.1.as_deref()),
+            bucket_session(&destination.0, &target.buckets[1], destination.1.as_deref()),
         );
-        let (source, destination) = (source?, destination?);
+        let ((source, _), (destination, _)) = (
+            source.with_context(|| {
+                format!("reaching the source bucket s3://{}", target.buckets[0])
+            })?,
+            destination.with_context(|| {
+                format!("reaching the destination bucket s3://{}", target.buckets[1])
+            })?,
+        );
         let counter = RequestCounter::default();
         let [source_inventory, destination_inventory] = inventories;
         let sides = (
@@ -159,7 +142,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
             },
         );
         let options = verify::Options {
-            concurrency: args.concurrency.max(1),
+            concurrency: args.concurrency as usize,
             deep: args.deep,
             sample: args.sample,
             allow_extra: args.allow_extra,
@@ -175,7 +158,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
             shard: shard.clone(),
             ..verify::Options::default()
         };
-        let announce = |line: String| eprintln!("verify: {line}");
+        let announce = |line: String| crate::note!("verify: {line}");
         verify::run(
             sides.0,
             sides.1,
@@ -194,12 +177,12 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
         Verdict::Unverified => Status::Unverified,
     };
     match args.format {
-        VerifyFormat::Text => print!("{}", text(&summary, &target.title, args)),
-        VerifyFormat::Json => println!(
+        VerifyFormat::Text => out!("{}", text(&summary, &target.title, args))?,
+        VerifyFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&to_json(&summary, status))?
-        ),
-        VerifyFormat::Junit => print!("{}", junit::to_xml(&[suite(&summary, &target.title)])),
+        )?,
+        VerifyFormat::Junit => out!("{}", junit::to_xml(&[suite(&summary, &target.title)]))?,
     }
     Ok(status)
 }

@@ -3,8 +3,7 @@
 //! here changes both the Terraform and the drift check.
 //!
 //! Sources: S3 user guide "Setting up permissions for live replication", "Granting
-//! permissions for Batch Operations", the KMS developer guide "Default key policy", and
-//! ../shared/notes/aws-facts.md.
+//! permissions for Batch Operations", and the KMS developer guide "Default key policy".
 
 /// Replication role, on the source bucket.
 pub const REPLICATION_SOURCE_BUCKET: &[&str] = &["s3:GetReplicationConfiguration", "s3:ListBucket"];

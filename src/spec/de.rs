@@ -68,7 +68,7 @@ impl de::Error for DeError {
     fn missing_field(field: &'static str) -> Self {
         let mut error: DeError = de::Error::custom(format_args!("missing required key `{field}`"));
         error.hint = Some(format!(
-            "add `{field}:` here (see `s3bridge schema` or README's spec reference)"
+            "add `{field}:` here (`s3bridge schema` describes every field)"
         ));
         error
     }

@@ -68,16 +68,67 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// The JSON form `validate --format json` and `{"error": ...}` documents use.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "severity": match self.severity { Severity::Error => "error", Severity::Warning => "warning" },
+            "file": self.file, "line": self.line, "column": self.col, "field": self.field,
+            "message": self.message, "hint": self.hint,
+        })
+    }
+}
+
 /// A spec that cannot be used, with every problem found (errors first).
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct SpecError {
     pub diagnostics: Vec<Diagnostic>,
+    /// The file could not be read at all (no problem in the spec was found: `validate`
+    /// could not run, exit 2, rather than found problems, exit 1).
+    pub unreadable: bool,
 }
 
 impl SpecError {
     pub fn single(diagnostic: Diagnostic) -> Self {
         SpecError {
             diagnostics: vec![diagnostic],
+            unreadable: false,
+        }
+    }
+
+    /// The file named on the command line cannot be read.
+    pub fn unreadable(diagnostic: Diagnostic) -> Self {
+        SpecError {
+            diagnostics: vec![diagnostic],
+            unreadable: true,
+        }
+    }
+
+    /// One line: how many errors, in which file.
+    pub fn summary(&self) -> String {
+        let file = self
+            .diagnostics
+            .first()
+            .map(|d| d.file.as_str())
+            .unwrap_or("the spec");
+        if self.unreadable {
+            return format!("cannot read the spec {file}");
+        }
+        let errors = self.error_count();
+        format!(
+            "{errors} error{} in the spec {file}; nothing was done",
+            if errors == 1 { "" } else { "s" }
+        )
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> String {
+        if self.unreadable {
+            "check the path given on the command line".to_string()
+        } else {
+            "fix the lines above; `s3bridge validate SPEC` checks again, `s3bridge schema` \
+             prints every field"
+                .to_string()
         }
     }
 
@@ -90,18 +141,8 @@ impl SpecError {
 }
 
 impl fmt::Display for SpecError {
+    /// The summary line; `crate::error::Error::render` prints the diagnostics above it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.diagnostics.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{d}")?;
-        }
-        let errors = self.error_count();
-        write!(
-            f,
-            "\n{errors} error{} in the spec; nothing was written",
-            if errors == 1 { "" } else { "s" }
-        )
+        f.write_str(&self.summary())
     }
 }

@@ -9,6 +9,7 @@
 pub mod de;
 pub mod diagnostic;
 pub mod names;
+pub mod shape;
 pub mod validate;
 pub mod yaml;
 
@@ -386,6 +387,17 @@ impl Spec {
     }
 }
 
+/// A complete, valid spec (README's), printed by `s3bridge schema --example`.
+pub const EXAMPLE: &str = include_str!("../../fixtures/specs/example.yaml");
+
+/// What to check in a file that is not YAML.
+const YAML_HINT: &str = "check the indentation, the colons and that every bracket and quote is \
+     closed at this line or just before it";
+
+/// Where a user of the binary alone finds a spec to start from.
+pub const EXAMPLE_HINT: &str =
+    "`s3bridge schema --example > spec.yaml` writes a complete example to start from";
+
 /// A spec that loaded and passed validation, with the warnings it raised.
 #[derive(Debug, Clone)]
 pub struct LoadedSpec {
@@ -398,7 +410,7 @@ pub struct LoadedSpec {
 pub fn load(path: &Path) -> Result<LoadedSpec, SpecError> {
     let file = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|e| {
-        SpecError::single(Diagnostic::error(
+        SpecError::unreadable(Diagnostic::error(
             &file,
             yaml::Pos { line: 1, col: 1 },
             "",
@@ -423,7 +435,7 @@ pub fn parse_str(file: &str, source: &str) -> Result<(Spec, Vec<Diagnostic>), Sp
                 e.pos,
                 "",
                 format!("invalid YAML: {}", e.message),
-                None,
+                Some(e.hint.unwrap_or_else(|| YAML_HINT.into())),
             ))
         })?
         .ok_or_else(|| {
@@ -432,9 +444,17 @@ pub fn parse_str(file: &str, source: &str) -> Result<(Spec, Vec<Diagnostic>), Sp
                 yaml::Pos { line: 1, col: 1 },
                 "",
                 "the spec is empty".into(),
-                Some("start from fixtures/example.yaml or README's example".into()),
+                Some(EXAMPLE_HINT.into()),
             ))
         })?;
+    // Every shape problem at once; serde would stop at the first.
+    let shape_problems = shape::check(&root, &Spec::json_schema(), file);
+    if !shape_problems.is_empty() {
+        return Err(SpecError {
+            diagnostics: shape_problems,
+            unreadable: false,
+        });
+    }
     let spec: Spec = de::from_node(&root).map_err(|e| {
         SpecError::single(Diagnostic::error(
             file,
@@ -454,6 +474,7 @@ pub fn parse_str(file: &str, source: &str) -> Result<(Spec, Vec<Diagnostic>), Sp
     } else {
         Err(SpecError {
             diagnostics: errors.into_iter().chain(warnings).collect(),
+            unreadable: false,
         })
     }
 }

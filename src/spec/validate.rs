@@ -114,16 +114,24 @@ fn check_tags(c: &mut Checker, path: &str, tags: &BTreeMap<String, String>, for_
     for (key, value) in tags {
         let field = format!("{path}.{key}");
         if key.is_empty() || key.chars().count() > 128 {
-            c.error(&field, "tag keys have 1 to 128 characters", None);
+            c.error(
+                &field,
+                "tag keys have 1 to 128 characters",
+                Some("shorten the tag key".to_string()),
+            );
         }
         if value.chars().count() > 256 {
-            c.error(&field, "tag values have at most 256 characters", None);
+            c.error(
+                &field,
+                "tag values have at most 256 characters",
+                Some("shorten the tag value".to_string()),
+            );
         }
         if !for_filter && key.to_ascii_lowercase().starts_with("aws:") {
             c.error(
                 &field,
                 "tag keys starting with `aws:` are reserved for AWS",
-                None,
+                Some("rename the tag key".to_string()),
             );
         }
     }
@@ -172,7 +180,7 @@ fn check_bucket_side(c: &mut Checker, side: Side, b: &BucketSpec) {
                     c.error(
                         &format!("{p}.existing_config[{i}]"),
                         format!("`{}` is listed twice", s.as_str()),
-                        None,
+                        Some("remove the repeated item".to_string()),
                     );
                 }
                 seen.push(*s);
@@ -264,7 +272,9 @@ fn check_bucket_side(c: &mut Checker, side: Side, b: &BucketSpec) {
                                 "the key's partition {} does not match the region's {partition}",
                                 key.partition
                             ),
-                            None,
+                            Some(
+                                "use a key from the bucket's own partition and region".to_string(),
+                            ),
                         );
                     }
                 }
@@ -340,10 +350,14 @@ fn check_bucket_side(c: &mut Checker, side: Side, b: &BucketSpec) {
             }
             Ok(_) => c.error(
                 &path,
-                "terraform_role must be a role ARN (…:role/NAME)",
-                None,
+                "terraform_role must be a role ARN",
+                Some("write arn:aws:iam::ACCOUNT:role/NAME (a user cannot be assumed)".to_string()),
             ),
-            Err(e) => c.error(&path, e.to_string(), None),
+            Err(e) => c.error(
+                &path,
+                e.to_string(),
+                Some("write arn:aws:iam::ACCOUNT:role/NAME".to_string()),
+            ),
         }
     }
 }
@@ -380,7 +394,9 @@ fn check_principal(
                         "partition {} does not match the region's {partition}",
                         p.arn.partition
                     ),
-                    None,
+                    Some(format!(
+                        "write the ARN as arn:{partition}:iam::ACCOUNT:role/NAME"
+                    )),
                 );
             }
             Some(p)
@@ -409,7 +425,11 @@ fn check_copy_role(c: &mut Checker, spec: &Spec) {
     for (i, principal) in role.trusted_principals.iter().enumerate() {
         let path = format!("copy_role.trusted_principals[{i}]");
         if let Some(previous) = seen.insert(principal.as_str(), i) {
-            c.error(&path, format!("listed twice (also item {previous})"), None);
+            c.error(
+                &path,
+                format!("listed twice (also item {previous})"),
+                Some("remove the repeated principal".to_string()),
+            );
         }
         check_principal(c, &path, principal, partition);
     }
@@ -421,7 +441,7 @@ fn check_copy_role(c: &mut Checker, spec: &Spec) {
         c.error(
             "copy_role.name",
             "the copy role and a replication role share a name",
-            None,
+            Some("give copy_role.name a name of its own".to_string()),
         );
     }
 }
@@ -465,7 +485,7 @@ fn check_replication(c: &mut Checker, spec: &Spec) {
                 c.error(
                     &format!("replication.{field}"),
                     format!("`{name}` is not a valid IAM role name"),
-                    None,
+                    Some("use 1 to 64 letters, digits and +=,.@_-".to_string()),
                 );
             }
         }
@@ -474,7 +494,7 @@ fn check_replication(c: &mut Checker, spec: &Spec) {
         c.error(
             "replication.batch_role_name",
             "the batch role needs its own name",
-            None,
+            Some("give replication.batch_role_name another name than role_name".to_string()),
         );
     }
     if let Some(prefix) = &r.batch_report_prefix {
@@ -513,7 +533,7 @@ fn check_replication(c: &mut Checker, spec: &Spec) {
             c.error(
                 &format!("{p}.id"),
                 "rule ids have 1 to 255 characters",
-                None,
+                Some("give the rule a short id, e.g. `scans`".to_string()),
             );
         }
         if let Some(first) = ids.insert(rule.id.as_str(), i) {
@@ -543,7 +563,7 @@ fn check_replication(c: &mut Checker, spec: &Spec) {
             c.error(
                 &format!("{p}.prefix"),
                 "prefixes have at most 1024 bytes",
-                None,
+                Some("shorten the prefix".to_string()),
             );
         }
         check_tags(c, &format!("{p}.tags"), &rule.tags, true);
@@ -570,7 +590,7 @@ fn check_copy(c: &mut Checker, spec: &Spec) {
                 c.error(
                     &format!("copy.{kind}[{i}]"),
                     format!("`{glob}` is not a valid glob: {}", e.kind()),
-                    None,
+                    Some("`*` matches within one `/` level, `**` across levels, `?` one character, `[ab]` a set; close every bracket and brace".to_string()),
                 );
             }
         }

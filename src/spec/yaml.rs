@@ -66,6 +66,8 @@ impl Node {
 pub struct SyntaxError {
     pub pos: Pos,
     pub message: String,
+    /// What to do, when more is known than "check the syntax here".
+    pub hint: Option<String>,
 }
 
 /// Parses one YAML document. An empty file is an empty mapping's absence: `Ok(None)`.
@@ -79,6 +81,7 @@ pub fn parse(source: &str) -> Result<Option<Node>, SyntaxError> {
                 col: e.marker().col() + 1,
             },
             message: e.info().to_string(),
+            hint: None,
         })?;
         if builder.on_event(event, span)? {
             break;
@@ -113,6 +116,9 @@ impl Builder {
                         message:
                             "the spec holds more than one YAML document; keep one spec per file"
                                 .into(),
+                        hint: Some(
+                            "remove the `---` line and what follows it, or split the file".into(),
+                        ),
                     });
                 }
             }
@@ -152,6 +158,7 @@ impl Builder {
                         return Err(SyntaxError {
                             pos,
                             message: "unbalanced YAML structure".into(),
+                            hint: None,
                         })
                     }
                 };
@@ -162,6 +169,9 @@ impl Builder {
                 let mut node = self.anchors.get(&anchor).cloned().ok_or(SyntaxError {
                     pos,
                     message: "alias refers to an unknown anchor".into(),
+                    hint: Some(
+                        "define the anchor (`&name`) before the alias (`*name`) uses it".into(),
+                    ),
                 })?;
                 node.pos = pos;
                 self.push(node)?;
@@ -192,6 +202,7 @@ impl Builder {
                             pos: node.pos,
                             message: "mapping keys must be plain words, not lists or mappings"
                                 .into(),
+                            hint: None,
                         });
                     }
                     *pending = Some(node);
@@ -206,6 +217,10 @@ impl Builder {
                                     scalar_text(&key),
                                     first.pos.line
                                 ),
+                                hint: Some(format!(
+                                    "keep one `{}:` line: a mapping holds each key once",
+                                    scalar_text(&key)
+                                )),
                             });
                         }
                         entries.push((key, node));

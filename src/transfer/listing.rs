@@ -5,7 +5,6 @@
 //! channel and waits when the consumer is behind, so memory does not grow with the
 //! number of objects. Keys come in S3's order (UTF-8 bytes), which `diff` relies on.
 
-use aws_sdk_s3::error::DisplayErrorContext;
 use tokio::sync::mpsc;
 
 /// One object as a listing (or an inventory) describes it.
@@ -86,30 +85,27 @@ impl KeyRange {
 #[derive(Debug, thiserror::Error)]
 #[error("{what}: {message}")]
 pub struct ListError {
-    /// What was being read, e.g. `listing s3://bucket/prefix`.
+    /// What was being read, e.g. `ListObjectsV2 on s3://bucket/prefix`.
     pub what: String,
     pub message: String,
-    /// The S3 error code, when S3 gave one (AccessDenied, NoSuchBucket...).
-    pub code: Option<String>,
+    /// What S3 answered (code, message, kind), when the failure was a request's.
+    pub cause: Option<crate::aws::error::Cause>,
 }
 
 impl ListError {
-    fn from_sdk<E, R>(
+    fn from_sdk<E>(
         bucket: &str,
         prefix: &str,
-        error: aws_sdk_s3::error::SdkError<E, R>,
+        error: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     ) -> ListError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
+        let cause = crate::aws::error::Cause::of(&error);
         ListError {
-            what: format!("listing s3://{bucket}/{prefix}"),
-            code: error
-                .as_service_error()
-                .and_then(|s| s.code())
-                .map(str::to_string),
-            message: DisplayErrorContext(&error).to_string(),
+            what: format!("ListObjectsV2 on s3://{bucket}/{prefix}"),
+            message: cause.to_string(),
+            cause: Some(cause),
         }
     }
 }

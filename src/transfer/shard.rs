@@ -287,7 +287,7 @@ impl Sampler {
             }
         }
         self.seen += 1;
-        if self.seen % self.stride == 0 {
+        if self.seen.is_multiple_of(self.stride) {
             self.keys.push(key.to_string());
             if self.keys.len() > self.resolution {
                 // Keep ranks 2*stride-1, 4*stride-1, ...: the odd positions.

@@ -15,8 +15,12 @@ pub struct Check {
 }
 
 fn checkov(args: &[&str]) -> Vec<Check> {
+    // checkov's HCL parser (lark) leaves a grammar cache in the temp dir: give it one
+    // that goes away with the run.
+    let scratch = tempfile::tempdir().expect("a temp dir for checkov");
     let output = Command::new(tool("judges", "checkov"))
         .args(args)
+        .env("TMPDIR", scratch.path())
         .args(["--skip-download", "--output", "json", "--compact"])
         // Offline: never ask the vendor's API for check metadata.
         .env("BC_SKIP_MAPPING", "TRUE")

@@ -3,7 +3,7 @@
 //! a Terraform runner wired to the offline provider mirror, and the s3bridge binary.
 //!
 //! Known moto gaps are worked around here, visibly, never in the product; each
-//! workaround says which gap it covers (see ../shared/notes/test-env.md).
+//! workaround says which gap it covers.
 
 #![allow(dead_code)]
 

@@ -32,7 +32,7 @@ impl Moto {
     pub fn start() -> Moto {
         fake_credentials();
         let port = free_port();
-        let log = std::env::temp_dir().join(format!("s3bridge-moto-{port}.log"));
+        let log = log_path(port);
         let child = Command::new(python("moto"))
             .arg(repo().join("tests/support/moto_server.py"))
             .arg("127.0.0.1")
@@ -115,8 +115,21 @@ impl Moto {
 }
 
 impl Drop for Moto {
+    /// Stops the server; its log goes too unless the test failed (then it is kept, and
+    /// named, for the post-mortem).
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let log = log_path(self.port);
+        if std::thread::panicking() {
+            eprintln!("moto's log: {}", log.display());
+        } else {
+            let _ = std::fs::remove_file(log);
+        }
     }
+}
+
+/// Where a server's stderr goes while it runs.
+fn log_path(port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("s3bridge-moto-{port}.log"))
 }

@@ -1,53 +1,26 @@
-//! Runs Terraform against the offline provider mirror: a CLI configuration with a
-//! filesystem mirror for registry.terraform.io/hashicorp/* (found like
-//! ../shared/bin/tf-plugin-dir does: $TF_PLUGIN_DIR, else a search of the disk).
+//! Runs Terraform for the tests. `init` installs the hashicorp/aws provider from a local
+//! mirror when scripts/tf-plugin-dir finds one (`terraform init -plugin-dir DIR`, fully
+//! offline), else from the registry like any `terraform init` (make a mirror elsewhere
+//! with `terraform providers mirror DIR` and point TF_PLUGIN_DIR at it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use super::fake_credentials;
+use super::{fake_credentials, repo};
 
-/// The folder holding `registry.terraform.io/hashicorp/aws`.
-pub fn plugin_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("TF_PLUGIN_DIR") {
-        return PathBuf::from(dir);
-    }
-    let output = Command::new("find")
-        .args([
-            "/",
-            "-maxdepth",
-            "4",
-            "-type",
-            "d",
-            "-name",
-            "registry.terraform.io",
-            "-not",
-            "-path",
-            "/proc/*",
-        ])
-        .output()
-        .expect("run find");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(Path::new)
-        .find(|d| d.join("hashicorp/aws").is_dir())
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("no local Terraform provider mirror with hashicorp/aws (set TF_PLUGIN_DIR)")
-}
-
-fn cli_config() -> &'static Path {
-    static CONFIG: OnceLock<PathBuf> = OnceLock::new();
-    CONFIG.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("s3bridge-test-{}.tfrc", std::process::id()));
-        let config = format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
-            plugin_dir().display()
-        );
-        std::fs::write(&path, config).unwrap();
-        path
+/// The folder holding `registry.terraform.io/hashicorp/aws`, if this machine has one
+/// (scripts/tf-plugin-dir looks in the places Terraform reads, never the whole disk).
+pub fn plugin_dir() -> Option<PathBuf> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let output = Command::new(repo().join("scripts/tf-plugin-dir"))
+            .output()
+            .expect("run scripts/tf-plugin-dir");
+        let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        (output.status.success() && !dir.is_empty()).then(|| PathBuf::from(dir))
     })
+    .clone()
 }
 
 #[derive(Clone)]
@@ -68,10 +41,15 @@ impl Terraform {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if args.first().map(String::as_str) == Some("init") {
+            if let Some(dir) = plugin_dir() {
+                args.push(format!("-plugin-dir={}", dir.display()));
+            }
+        }
         Command::new("terraform")
-            .args(args)
+            .args(&args)
             .current_dir(&self.dir)
-            .env("TF_CLI_CONFIG_FILE", cli_config())
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1")
@@ -84,9 +62,15 @@ impl Terraform {
     pub fn expect(&self, args: &[&str], ok: &[i32]) -> Output {
         let output = self.run(args);
         let code = output.status.code().unwrap_or(-1);
+        let offline_hint = if args.first() == Some(&"init") && plugin_dir().is_none() {
+            "\n(no local provider mirror was found, so init asked the registry; offline, make a \
+             mirror elsewhere with `terraform providers mirror DIR` and set TF_PLUGIN_DIR=DIR)"
+        } else {
+            ""
+        };
         assert!(
             ok.contains(&code),
-            "terraform {} exited {code} in {}:\n{}\n{}",
+            "terraform {} exited {code} in {}:\n{}\n{}{offline_hint}",
             args.join(" "),
             self.dir.display(),
             String::from_utf8_lossy(&output.stdout),

@@ -564,9 +564,7 @@ impl Copier {
                     if failure == super::retry::Failure::Permanent
                         || attempts >= self.retry.max_attempts
                     {
-                        return Err(RequestError::new(
-                            aws_sdk_s3::error::DisplayErrorContext(&error).to_string(),
-                        ));
+                        return Err(RequestError::new(crate::aws::error::describe(&error)));
                     }
                     tokio::time::sleep(self.retry.base * attempts).await;
                 }
@@ -614,9 +612,7 @@ impl Copier {
                     .body(got.body)
                     .send()
                     .await
-                    .map_err(|e| {
-                        RequestError::new(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())
-                    })?;
+                    .map_err(|e| RequestError::new(crate::aws::error::describe(&e)))?;
                 Ok::<_, RequestError>(completed_part!(number, out))
             }
         };

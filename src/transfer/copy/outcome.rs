@@ -234,9 +234,6 @@ impl Summary {
                 self.slowdowns
             ));
         }
-        if let Some(error) = &self.error {
-            out.push_str(&format!("\nstopped early: {error}"));
-        }
         out
     }
 }

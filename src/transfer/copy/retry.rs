@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How a failed attempt should be treated.
@@ -99,7 +99,7 @@ where
             .and_then(|e| e.code())
             .map(str::to_string),
         status: status_of(error),
-        message: DisplayErrorContext(error).to_string(),
+        message: crate::aws::error::describe(error),
     }
 }
 

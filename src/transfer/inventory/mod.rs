@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_s3::error::DisplayErrorContext;
+use crate::aws::error::describe;
 use md5::{Digest, Md5};
 use tokio::sync::mpsc;
 
@@ -55,7 +55,7 @@ impl From<InventoryError> for ListError {
         ListError {
             what: e.what,
             message: e.message,
-            code: None,
+            cause: None,
         }
     }
 }
@@ -163,7 +163,7 @@ async fn get_small(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<V
         .key(key)
         .send()
         .await
-        .map_err(|e| format!("GetObject s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
+        .map_err(|e| format!("GetObject s3://{bucket}/{key}: {}", describe(&e)))?;
     let body = response
         .body
         .collect()
@@ -555,9 +555,7 @@ impl S3Reader {
             let response = match s3.get_object().bucket(&bucket).key(&key).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    let _ = tx
-                        .send(Err(format!("GetObject: {}", DisplayErrorContext(e))))
-                        .await;
+                    let _ = tx.send(Err(format!("GetObject: {}", describe(&e)))).await;
                     return;
                 }
             };
@@ -613,7 +611,7 @@ impl Sorted {
                 let _ = tx.blocking_send(Err(ListError {
                     what: format!("reading inventory {}", sorted.location),
                     message,
-                    code: None,
+                    cause: None,
                 }));
             }
         });

@@ -6,7 +6,7 @@
 //! object overwritten since it was listed is reported as changed instead of being
 //! compared in its new form.
 
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::types::{ChecksumMode, ChecksumType, ServerSideEncryption};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::task::JoinSet;
@@ -42,7 +42,7 @@ where
         (_, Some(400)) => {
             format!("{what}: refused (400); an SSE-C object can only be read with its customer key")
         }
-        _ => format!("{what}: {}", DisplayErrorContext(error)),
+        _ => format!("{what}: {}", crate::aws::error::describe(error)),
     }
 }
 

@@ -102,7 +102,7 @@ fn entry(record: &[u8], what: &Sorted) -> Result<ObjectEntry, ListError> {
         .map_err(|e| ListError {
             what: format!("reading inventory {}", what.location),
             message: e.to_string(),
-            code: None,
+            cause: None,
         })
 }
 
@@ -121,12 +121,12 @@ fn join_segment(
     let source_error = |message: String| ListError {
         what: source_what.clone(),
         message,
-        code: None,
+        cause: None,
     };
     let destination_error = |message: String| ListError {
         what: destination_what.clone(),
         message,
-        code: None,
+        cause: None,
     };
     let (source_prefix, destination_prefix) = (
         segment.source_prefix.as_bytes(),

@@ -30,7 +30,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::error::DisplayErrorContext;
 use serde::Serialize;
 use tokio::sync::{mpsc, Semaphore};
 
@@ -167,7 +166,7 @@ pub async fn bucket_encryption(s3: &aws_sdk_s3::Client, bucket: &str) -> BucketE
                 .and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s))
             {
                 Some(code) => code.to_string(),
-                None => DisplayErrorContext(&e).to_string(),
+                None => crate::aws::error::describe(&e),
             },
         },
     }
