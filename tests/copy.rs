@@ -226,7 +226,7 @@ async fn ad_hoc_copy_remaps_preserves_and_reruns_to_nothing() {
     );
     assert!(
         stderr(&output)
-            .contains("deleting 1 object only in the destination s3://dst/avatar/:\n  s3://dst/avatar/stale.txt"),
+            .contains("--delete: 1 object only in the destination s3://dst/avatar/ is to be deleted:\n  s3://dst/avatar/stale.txt"),
         "{}",
         stderr(&output)
     );

@@ -7,6 +7,7 @@
 //! credentials per side mean neither can read the other's bucket, so objects are streamed
 //! GET → PUT through this machine.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -20,9 +21,11 @@ use crate::model::{self, RolePurpose};
 use crate::spec::{KmsKeySpec, Side, Spec};
 use crate::transfer::copy::execute::{Copier, DestinationSettings, StorageClassPolicy, Transport};
 use crate::transfer::copy::retry::{Aimd, RetryPolicy};
-use crate::transfer::copy::{self, CopyJob};
+use crate::transfer::copy::uploads::Principal;
+use crate::transfer::copy::{self, CopyJob, DeleteGuard};
 use crate::transfer::diff::{Bucket, DiffOptions};
 use crate::transfer::keys::{KeyFilter, KeyPlan};
+use crate::transfer::shutdown::Shutdown;
 
 /// Everything the two modes (spec, ad hoc) work out before the run.
 struct Setup {
@@ -243,6 +246,9 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        // First, so that a SIGTERM at any point from here on stops the run cleanly.
+        let shutdown =
+            Shutdown::on_signals(std::time::Duration::from_secs(args.interrupt.grace_period));
         let source_session = Session::connect(&setup.source.0).await?;
         let destination_session = Session::connect(&setup.destination.0).await?;
         let same_principal = setup.source.0.profile == setup.destination.0.profile
@@ -303,6 +309,9 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
                 retry: RetryPolicy::default(),
                 gate: Aimd::new(concurrency),
                 part_concurrency: 8,
+                shutdown,
+                // Uploads are created with the destination side's credentials.
+                principal: Arc::new(Principal::of(destination_session.sts())),
             },
             plan: Arc::new(setup.plan),
             // Four key ranges per segment list ~40,000 keys/s per side on S3, more than
@@ -315,16 +324,21 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             },
             dry_run: args.dry_run,
             delete: args.delete,
+            delete_guard: DeleteGuard {
+                threshold: args.delete_threshold,
+                confirmed: args.yes,
+                interactive: std::io::stdin().is_terminal(),
+            },
+            clean_up_uploads: true,
             report: args.report.clone(),
             progress: !args.quiet,
             counter,
             manifest: batch.as_ref().map(|b| b.writer.clone()),
         };
+        let header = job.plan.describe(&setup.source.1, &setup.destination.1);
         if !args.quiet {
             eprintln!(
-                "copying s3://{} → s3://{} ({}){}",
-                setup.source.1,
-                setup.destination.1,
+                "copying {header} ({}){}",
                 match transport {
                     Transport::ServerSide => "server-side, one principal",
                     Transport::Stream => "streamed GET → PUT, separate credentials per side",

@@ -5,6 +5,8 @@
 //! - `SlowDown` (503) and `InternalError` (500): answered by the proxy, never forwarded,
 //!   as S3 refuses a request it throttles;
 //! - `Refuse` (403 AccessDenied): a permanent refusal, never forwarded;
+//! - `Error(status, code)`: any other S3 error, never forwarded (`404 NoSuchUpload` for a
+//!   retried Complete whose upload the server already forgot);
 //! - `CloseBefore`: the connection is closed before the request reaches the server;
 //! - `CloseAfter`: the request is carried out by the server and the connection closed
 //!   before the reply (a lost reply: the retry meets the first attempt's effect);
@@ -35,6 +37,7 @@ pub enum Fault {
     SlowDown,
     InternalError,
     Refuse,
+    Error(u16, &'static str),
     CloseBefore,
     CloseAfter,
     /// `CloseAfter`, running a hook between the server's reply and the close (to change
@@ -50,6 +53,7 @@ impl Fault {
             Fault::SlowDown => "SlowDown",
             Fault::InternalError => "InternalError",
             Fault::Refuse => "Refuse",
+            Fault::Error(_, code) => code,
             Fault::CloseBefore => "CloseBefore",
             Fault::CloseAfter | Fault::CloseAfterThen(_) => "CloseAfter",
             Fault::Truncate => "Truncate",
@@ -406,6 +410,10 @@ impl Shared {
                 }
                 Some(Fault::Refuse) => {
                     client.write_all(&error_reply("403 Forbidden", "AccessDenied"))?;
+                    continue;
+                }
+                Some(Fault::Error(status, code)) => {
+                    client.write_all(&error_reply(&format!("{status} Error"), code))?;
                     continue;
                 }
                 Some(Fault::CloseBefore) => {
