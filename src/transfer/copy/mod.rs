@@ -370,7 +370,9 @@ async fn delete_extras(
     } else if confirm(count, &copier.shutdown).await {
         None
     } else {
-        Some(format!("--delete: {count} objects were not deleted (not confirmed)"))
+        Some(format!(
+            "--delete: {count} objects were not deleted (not confirmed)"
+        ))
     };
     let queue = deletions.queue.expect("not empty");
     let mut batch = Vec::with_capacity(DELETE_BATCH);

@@ -200,7 +200,7 @@ mod tests {
             "{half}"
         );
         assert!(
-            half.contains("5/10 objects") && half.contains("ETA 5s"),
+            half.contains("5/10 objects") && half.contains("ETA 1s"),
             "{half}"
         );
     }
