@@ -14,7 +14,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use serde_json::Value;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
-use support::objects::{keys, plain_session, put_multipart};
+use support::objects::{create_key, keys, plain_session, put_multipart};
 use support::{create_bucket, put, stderr, REGION};
 
 fn binary(args: &[&str], envs: &[(&str, &str)]) -> Command {
@@ -418,26 +418,8 @@ async fn sse_kms_reruns_are_settled_by_checksums_not_copied_again() {
     create_bucket(&s3, "src", REGION).await;
     create_bucket(&s3, "dst", REGION).await;
     let kms = session.kms();
-    let source_key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let destination_key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let source_key = create_key(&kms).await;
+    let destination_key = create_key(&kms).await;
     for i in 0..5 {
         s3.put_object()
             .bucket("src")
@@ -531,16 +513,7 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
     create_bucket(&destination.s3(), &destination_bucket, REGION).await;
     // The destination key as the bundle creates it: found by its alias, in its account.
     let kms = destination.kms();
-    let key_arn = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key_arn = create_key(&kms).await;
     kms.create_alias()
         .alias_name("alias/datalake-landing-destination")
         .target_key_id(&key_arn)

@@ -13,12 +13,10 @@ use std::collections::BTreeMap;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use serde_json::Value;
 use support::fault_proxy::{seeded, Fault, FaultProxy, Request};
 use support::moto::Moto;
-use support::objects::{keys, plain_session, put_multipart};
+use support::objects::{create_key, keys, objects, plain_session, put_multipart, put_parts};
 use support::{create_bucket, put, stderr, REGION};
 
 /// The seed of the fault schedules (`S3BRIDGE_FAULT_SEED` replays another one).
@@ -131,6 +129,27 @@ fn slow_parts(moto: &Moto, pause: Duration) -> FaultProxy {
     })
 }
 
+/// `copy s3://src/data/ s3://dst/data/` through `proxy`, with `extra` arguments,
+/// started in the background.
+fn spawn_copy(proxy: &FaultProxy, extra: &[&str]) -> Child {
+    let mut args = vec![
+        "copy",
+        "s3://src/data/",
+        "s3://dst/data/",
+        "--endpoint-url",
+        &proxy.endpoint,
+        "--source-region",
+        REGION,
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_mid_upload_aborts_the_uploads_and_writes_the_summary_and_report() {
     let moto = Moto::start();
@@ -139,28 +158,19 @@ async fn sigterm_mid_upload_aborts_the_uploads_and_writes_the_summary_and_report
     let proxy = slow_parts(&moto, Duration::from_secs(3));
     let dir = tempfile::tempdir().unwrap();
     let report_path = dir.path().join("copy.jsonl");
-    let mut child = command(&[
-        "copy",
-        "s3://src/data/",
-        "s3://dst/data/",
-        "--endpoint-url",
-        &proxy.endpoint,
-        "--source-region",
-        REGION,
-        "--concurrency",
-        "6",
-        "--grace-period",
-        "1",
-        "--report",
-        report_path.to_str().unwrap(),
-        "--format",
-        "json",
-        "--quiet",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let mut child = spawn_copy(
+        &proxy,
+        &[
+            "--concurrency",
+            "6",
+            "--grace-period",
+            "1",
+            "--report",
+            report_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
     until_mid_upload(&s3, &proxy, &mut child).await;
     signal(&child, "TERM");
     let output = wait(child).await;
@@ -214,24 +224,7 @@ async fn a_second_ctrl_c_aborts_the_uploads_it_started_before_exiting() {
     let s3 = plain_session(&moto.endpoint).await.s3();
     signal_fixture(&s3, 4).await;
     let proxy = slow_parts(&moto, Duration::from_secs(4));
-    let mut child = command(&[
-        "copy",
-        "s3://src/data/",
-        "s3://dst/data/",
-        "--endpoint-url",
-        &proxy.endpoint,
-        "--source-region",
-        REGION,
-        "--concurrency",
-        "4",
-        "--format",
-        "json",
-        "--quiet",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let mut child = spawn_copy(&proxy, &["--concurrency", "4", "--format", "json"]);
     until_mid_upload(&s3, &proxy, &mut child).await;
     let first = Instant::now();
     signal(&child, "INT");
@@ -265,20 +258,7 @@ async fn a_rerun_aborts_the_uploads_a_killed_run_left_and_only_those() {
     let s3 = session.s3();
     signal_fixture(&s3, 3).await;
     let proxy = slow_parts(&moto, Duration::from_secs(30));
-    let mut child = command(&[
-        "copy",
-        "s3://src/data/",
-        "s3://dst/data/",
-        "--endpoint-url",
-        &proxy.endpoint,
-        "--source-region",
-        REGION,
-        "--quiet",
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+    let mut child = spawn_copy(&proxy, &[]);
     until_mid_upload(&s3, &proxy, &mut child).await;
     tokio::time::sleep(Duration::from_millis(500)).await; // let every object start
     child.kill().unwrap(); // SIGKILL: nothing is cleaned up
@@ -455,18 +435,7 @@ async fn a_prefix_map_that_would_delete_replicas_is_refused_and_delete_spares_th
         stderr(&output)
     );
     // The spec's destination key is created by the bundle; here one is made and named.
-    let key = plain_session(&moto.endpoint)
-        .await
-        .kms()
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key = create_key(&plain_session(&moto.endpoint).await.kms()).await;
     let copy_args = |spec: &std::path::Path| {
         vec![
             "copy".to_string(),
@@ -584,68 +553,6 @@ fn verify_faults(seed: u64) -> impl Fn(&Request) -> Option<Fault> + Send + Sync 
     move |request| bodies(request).or_else(|| reads(request))
 }
 
-/// Uploads `body` in parts of the given sizes (bytes).
-async fn put_parts(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8], parts: &[usize]) {
-    let upload = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let id = upload.upload_id().unwrap();
-    let (mut completed, mut at) = (Vec::new(), 0);
-    for (i, size) in parts.iter().enumerate() {
-        let part = s3
-            .upload_part()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(id)
-            .part_number(i as i32 + 1)
-            .body(ByteStream::from(body[at..at + size].to_vec()))
-            .send()
-            .await
-            .unwrap();
-        at += size;
-        completed.push(
-            CompletedPart::builder()
-                .part_number(i as i32 + 1)
-                .e_tag(part.e_tag().unwrap())
-                .build(),
-        );
-    }
-    s3.complete_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-/// Size and ETag of every object in a bucket.
-async fn sizes_and_etags(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, (i64, String)> {
-    let mut out = BTreeMap::new();
-    let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for o in page.unwrap().contents() {
-            out.insert(
-                o.key().unwrap().to_string(),
-                (
-                    o.size().unwrap(),
-                    o.e_tag().unwrap().trim_matches('"').to_string(),
-                ),
-            );
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn copy_then_verify_through_a_bad_wire_end_right_in_one_run() {
     let seed = seed();
@@ -715,8 +622,8 @@ async fn copy_then_verify_through_a_bad_wire_end_right_in_one_run() {
         );
     }
     assert_eq!(
-        sizes_and_etags(&s3, "dst").await,
-        sizes_and_etags(&s3, "src").await,
+        objects(&s3, "dst").await,
+        objects(&s3, "src").await,
         "{context}"
     );
     assert_eq!(open_uploads(&s3, "dst").await, vec![], "{context}");

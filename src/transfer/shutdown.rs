@@ -89,8 +89,8 @@ impl Shutdown {
         };
         let first = signals.next().await;
         eprintln!(
-            "\n{first}: finishing the objects in flight for up to {}s, then aborting their uploads \
-             ({first} again to abort them now)",
+            "\n{first}: starting nothing new; finishing the work in flight for up to {}s, then \
+             stopping it and aborting its multipart uploads ({first} again to stop it now)",
             grace.as_secs_f64()
         );
         self.begin(Stage::Draining, first);
@@ -98,12 +98,16 @@ impl Shutdown {
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
             if timer.stage() < Stage::Cancelling {
-                eprintln!("grace period over: aborting the uploads still in flight");
+                eprintln!(
+                    "grace period over: stopping the work still in flight, aborting its uploads"
+                );
                 timer.begin(Stage::Cancelling, first);
             }
         });
         let second = signals.next().await;
-        eprintln!("{second}: aborting the uploads in flight ({second} once more exits at once)");
+        eprintln!(
+            "{second}: stopping the work in flight, aborting its uploads ({second} once more exits at once)"
+        );
         self.begin(Stage::Cancelling, second);
         let third = signals.next().await;
         eprintln!("{third}: exiting without cleaning up; the next run aborts what is left open");

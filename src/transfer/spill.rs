@@ -304,26 +304,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn queue_spills_past_its_limit_and_keeps_order() {
-        let entry = |i: u64| ObjectEntry {
-            key: format!("k{i}"),
-            size: i,
-            etag: format!("e{i}"),
-            last_modified_ms: 0,
-            storage_class: None,
-            checksum_algorithm: Some("CRC32".into()),
-            checksum_type: None,
-        };
-        let mut queue = EntryQueue::new(3, None);
-        for i in 0..10 {
-            queue.push(entry(i)).unwrap();
-        }
-        assert_eq!(queue.len(), 10);
-        let drained: Vec<_> = queue.drain().unwrap().map(Result::unwrap).collect();
-        assert_eq!(drained, (0..10).map(entry).collect::<Vec<_>>());
-    }
-
-    #[test]
     fn round_trip() {
         let entry = ObjectEntry {
             key: "scans/ü b/x+y.dcm".into(),

@@ -699,22 +699,33 @@ impl Copier {
                         settled_lost_reply: false,
                     });
                 }
-                Err(error) => {
-                    let failure = super::retry::classify(&error);
-                    if failure == super::retry::Failure::Throttled {
-                        self.gate.on_throttle();
-                    }
-                    if failure == super::retry::Failure::Permanent
-                        || attempts >= self.retry.max_attempts
-                    {
-                        return Err(RequestError::new(
-                            aws_sdk_s3::error::DisplayErrorContext(&error).to_string(),
-                        ));
-                    }
-                    tokio::time::sleep(self.retry.base * attempts).await;
-                }
+                Err(error) => self.after_failed_upload(&error, attempts).await?,
             }
         }
+    }
+
+    /// After a failed upload of a body that cannot be sent twice (PutObject, UploadPart
+    /// of a GET's stream): Err to give up, Ok (after a pause) to read the source again
+    /// and retry.
+    async fn after_failed_upload<E>(
+        &self,
+        error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+        attempts: u32,
+    ) -> Result<(), RequestError>
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let failure = super::retry::classify(error);
+        if failure == super::retry::Failure::Throttled {
+            self.gate.on_throttle();
+        }
+        if failure == super::retry::Failure::Permanent || attempts >= self.retry.max_attempts {
+            return Err(RequestError::new(
+                aws_sdk_s3::error::DisplayErrorContext(error).to_string(),
+            ));
+        }
+        tokio::time::sleep(self.retry.base * attempts).await;
+        Ok(())
     }
 
     async fn stream_parts(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
@@ -771,18 +782,7 @@ impl Copier {
                                 return Ok::<_, RequestError>(completed_part!(number, out));
                             }
                             Err(error) => {
-                                let failure = super::retry::classify(&error);
-                                if failure == super::retry::Failure::Throttled {
-                                    self.gate.on_throttle();
-                                }
-                                if failure == super::retry::Failure::Permanent
-                                    || attempts >= self.retry.max_attempts
-                                {
-                                    return Err(RequestError::new(
-                                        aws_sdk_s3::error::DisplayErrorContext(&error).to_string(),
-                                    ));
-                                }
-                                tokio::time::sleep(self.retry.base * attempts).await;
+                                self.after_failed_upload(&error, attempts).await?;
                                 attempts += 1;
                                 got = get_part(number).await?;
                             }
