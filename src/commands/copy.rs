@@ -309,7 +309,7 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
                 retry: RetryPolicy::default(),
                 gate: Aimd::new(concurrency),
                 part_concurrency: 8,
-                shutdown,
+                shutdown: shutdown.clone(),
                 // Uploads are created with the destination side's credentials.
                 principal: Arc::new(Principal::of(destination_session.sts())),
             },
@@ -358,16 +358,24 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             })?;
         if let Some(batch) = batch {
             let buckets = (setup.source.1.as_str(), setup.destination.1.as_str());
-            return batch
-                .finish(
-                    summary,
-                    &job_access,
-                    buckets,
-                    &destination_settings,
-                    args.dry_run,
-                    args.job.attempt,
-                )
-                .await;
+            let finish = batch.finish(
+                summary,
+                &job_access,
+                buckets,
+                &destination_settings,
+                args.dry_run,
+                args.job.attempt,
+            );
+            // A signal while the job is created or followed stops waiting; the job (if
+            // created) runs on, and the same command finds it again (same request token).
+            return tokio::select! {
+                finished = finish => finished,
+                _ = shutdown.draining() => bail!(
+                    "interrupted by {} while creating or following the S3 Batch Operations job; \
+                     run the same command again to find it (`s3bridge status` shows it)",
+                    shutdown.cause().unwrap_or("a signal")
+                ),
+            };
         }
         match args.format {
             TextOrJson::Json => println!("{}", serde_json::to_string(&summary)?),

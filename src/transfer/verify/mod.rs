@@ -442,7 +442,15 @@ pub async fn run(
     announce: &(dyn Fn(String) + Send + Sync),
 ) -> Result<Summary, VerifyError> {
     let started = Instant::now();
-    let sorted = read_inventories([&source, &destination], &options.inventory, announce).await?;
+    let sorted = tokio::select! {
+        read = read_inventories([&source, &destination], &options.inventory, announce) => read?,
+        _ = options.shutdown.draining() => {
+            return Err(VerifyError::Other(format!(
+                "interrupted by {} while reading the inventories; nothing was compared",
+                options.shutdown.cause().unwrap_or("a signal")
+            )))
+        }
+    };
     if sorted.iter().any(Option::is_none) {
         announce(cost::listing_line());
     }
