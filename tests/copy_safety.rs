@@ -5,7 +5,8 @@
 //! will delete and refuses too many without `--yes`; a prefix_map that would make
 //! `--delete` eat replicas is refused; and copy then verify through a wire full of
 //! faults (SlowDown storms, 500s, connections closed before and after the server acted,
-//! truncated replies, delays) end with every object right and every class exact.
+//! truncated replies, delays) end with every object right and every class exact; and
+//! verify stops on SIGTERM with its report written.
 
 mod support;
 
@@ -779,4 +780,67 @@ async fn a_lost_copy_reply_then_a_changed_source_is_settled_not_failed() {
         listed,
         "the listed version was copied"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_verify_cleanly_with_its_report_written() {
+    let moto = Moto::start();
+    let s3 = plain_session(&moto.endpoint).await.s3();
+    create_bucket(&s3, "src", REGION).await;
+    create_bucket(&s3, "dst", REGION).await;
+    // Same sizes, other bytes: every pair goes to tier 2, whose HEADs the proxy slows.
+    for i in 0..30 {
+        put(&s3, "src", &format!("v/{i:02}"), b"source").await;
+        put(&s3, "dst", &format!("v/{i:02}"), b"SOURCE").await;
+    }
+    let upstream = moto.endpoint.trim_start_matches("http://").to_string();
+    let proxy = FaultProxy::start(&upstream, |request| {
+        (request.operation == "HeadObject").then_some(Fault::Delay(Duration::from_secs(2)))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("verify.jsonl");
+    let mut child = command(&[
+        "verify",
+        "s3://src/v/",
+        "s3://dst/v/",
+        "--endpoint-url",
+        &proxy.endpoint,
+        "--source-region",
+        REGION,
+        "--destination-region",
+        REGION,
+        "--concurrency",
+        "4",
+        "--report",
+        report_path.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.requests("HeadObject") == 0 {
+        assert!(Instant::now() < deadline, "tier 2 did not start");
+        assert!(child.try_wait().unwrap().is_none(), "verify ended early");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    signal(&child, "TERM");
+    let output = wait(child).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let verified: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verified["verdict"], "interrupted", "{verified}");
+    assert!(
+        verified["interrupted"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted by SIGTERM"),
+        "{verified}"
+    );
+    // The pairs in flight were finished and reported; the rest were not compared.
+    let mismatched = verified["classes"]["content_mismatch"].as_u64().unwrap();
+    assert!((1..30).contains(&mismatched), "{verified}");
+    let lines = std::fs::read_to_string(&report_path).unwrap();
+    assert_eq!(lines.lines().count() as u64, mismatched, "{lines}");
 }
