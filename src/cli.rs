@@ -403,6 +403,18 @@ pub struct VerifyArgs {
     pub shard: ShardArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub interrupt: InterruptArgs,
+}
+
+/// How a run stops on Ctrl-C or SIGTERM (copy and verify).
+#[derive(Debug, Clone, Args)]
+pub struct InterruptArgs {
+    /// After the first Ctrl-C or SIGTERM, seconds the work in flight may take to finish
+    /// before it is stopped (multipart uploads aborted). The summary and report are
+    /// written either way; a second signal stops it at once, a third exits.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::transfer::shutdown::DEFAULT_GRACE_SECONDS)]
+    pub grace_period: u64,
 }
 
 #[derive(Debug, Args)]
@@ -438,9 +450,17 @@ pub struct CopyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Delete destination objects (within the copied prefixes) that the source does not
-    /// have. Each key is printed before it is deleted.
+    /// have, after the copy. The count and the first keys are printed before anything is
+    /// deleted; more than --delete-threshold need --yes (or a "y" on a terminal).
     #[arg(long)]
     pub delete: bool,
+    /// With --delete: delete more than --delete-threshold objects without asking. Without
+    /// it, a run whose stdin is not a terminal refuses (exit 2) and deletes nothing.
+    #[arg(long, requires = "delete")]
+    pub yes: bool,
+    /// With --delete: how many deletions a run may make without --yes.
+    #[arg(long, value_name = "N", default_value_t = crate::transfer::copy::DEFAULT_DELETE_THRESHOLD, requires = "delete")]
+    pub delete_threshold: u64,
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
@@ -450,6 +470,8 @@ pub struct CopyArgs {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub interrupt: InterruptArgs,
     // --- the batch engine (`--engine batch`) ---
     /// Who copies: `local` (this machine) or `batch` (an S3 Batch Operations
     /// S3PutObjectCopy job over a manifest of what is missing or different; objects over

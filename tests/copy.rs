@@ -10,94 +10,12 @@ use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
-use s3bridge::aws::{Access, Session};
+use aws_sdk_s3::types::ServerSideEncryption;
 use serde_json::Value;
-use support::fault_proxy::FaultProxy;
+use support::fault_proxy::{Fault, FaultProxy};
 use support::moto::Moto;
-use support::{create_bucket, fake_credentials, put, stderr, REGION};
-
-/// A session with the plain test credentials: the account the binary acts in too.
-async fn plain_session(endpoint: &str) -> Session {
-    fake_credentials();
-    Session::connect(&Access {
-        endpoint_url: Some(endpoint.to_string()),
-        ..Access::new(REGION)
-    })
-    .await
-    .unwrap()
-}
-
-/// A multipart object with parts of these sizes (MiB, the last may be smaller); returns its ETag.
-async fn put_multipart(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-    sizes_mib: &[usize],
-) -> String {
-    let upload = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .content_type("application/x-test")
-        .metadata("origin", "multipart")
-        .tagging("layout=by-part")
-        .send()
-        .await
-        .unwrap();
-    let id = upload.upload_id().unwrap();
-    let mut parts = Vec::new();
-    for (i, size) in sizes_mib.iter().enumerate() {
-        let n = i as i32 + 1;
-        let body = vec![b'a' + i as u8; size << 20];
-        let part = s3
-            .upload_part()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(id)
-            .part_number(n)
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
-        parts.push(
-            CompletedPart::builder()
-                .part_number(n)
-                .e_tag(part.e_tag().unwrap())
-                .set_checksum_crc32(part.checksum_crc32().map(str::to_string))
-                .build(),
-        );
-    }
-    let done = s3
-        .complete_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    done.e_tag().unwrap().trim_matches('"').to_string()
-}
-
-/// Every key of a bucket with its ETag.
-async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for o in page.unwrap().contents() {
-            out.insert(
-                o.key().unwrap().to_string(),
-                o.e_tag().unwrap().trim_matches('"').to_string(),
-            );
-        }
-    }
-    out
-}
+use support::objects::{create_key, keys, plain_session, put_multipart};
+use support::{create_bucket, put, stderr, REGION};
 
 fn binary(args: &[&str], envs: &[(&str, &str)]) -> Command {
     support::isolated_command(args, envs)
@@ -295,7 +213,8 @@ async fn ad_hoc_copy_remaps_preserves_and_reruns_to_nothing() {
     assert!(summary["request_cost_usd"].as_f64().unwrap() > 0.0);
     assert!(!keys(&s3, "dst").await.contains_key("avatar/new.txt"));
 
-    // --delete removes what only the destination has, inside the prefix only, and says so first.
+    // --delete removes what only the destination has, inside the prefix only, and says so
+    // first (one key: under the threshold, no --yes needed).
     let mut delete = common.to_vec();
     delete.push("--delete");
     let (output, summary) = copy(&delete, &[]).await;
@@ -306,7 +225,8 @@ async fn ad_hoc_copy_remaps_preserves_and_reruns_to_nothing() {
         "{summary}"
     );
     assert!(
-        stderr(&output).contains("delete: s3://dst/avatar/stale.txt"),
+        stderr(&output)
+            .contains("--delete: 1 object only in the destination s3://dst/avatar/ is to be deleted:\n  s3://dst/avatar/stale.txt"),
         "{}",
         stderr(&output)
     );
@@ -425,8 +345,11 @@ async fn a_refused_part_aborts_the_upload_and_a_rerun_finishes() {
     put(&s3, "src", "small.txt", b"small").await;
     let upstream = moto.endpoint.trim_start_matches("http://").to_string();
     // The destination refuses the second part of any multipart upload.
-    let proxy = FaultProxy::start(&upstream, |line| {
-        line.starts_with("PUT /dst/") && line.contains("partNumber=2") && line.contains("uploadId=")
+    let proxy = FaultProxy::start(&upstream, |request| {
+        (request.operation == "UploadPartCopy"
+            && request.bucket() == "dst"
+            && request.query.contains("partNumber=2"))
+        .then_some(Fault::Refuse)
     });
     let (output, summary) = copy(
         &[
@@ -446,7 +369,7 @@ async fn a_refused_part_aborts_the_upload_and_a_rerun_finishes() {
         (Some(1), Some(1)),
         "{summary}"
     );
-    assert!(proxy.refused.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert!(proxy.injected("UploadPartCopy", "Refuse") >= 1);
     assert!(
         stderr(&output).contains("AccessDenied"),
         "{}",
@@ -495,26 +418,8 @@ async fn sse_kms_reruns_are_settled_by_checksums_not_copied_again() {
     create_bucket(&s3, "src", REGION).await;
     create_bucket(&s3, "dst", REGION).await;
     let kms = session.kms();
-    let source_key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let destination_key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let source_key = create_key(&kms).await;
+    let destination_key = create_key(&kms).await;
     for i in 0..5 {
         s3.put_object()
             .bucket("src")
@@ -608,16 +513,7 @@ async fn spec_copy_with_separate_credentials_streams_with_the_destination_key() 
     create_bucket(&destination.s3(), &destination_bucket, REGION).await;
     // The destination key as the bundle creates it: found by its alias, in its account.
     let kms = destination.kms();
-    let key_arn = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let key_arn = create_key(&kms).await;
     kms.create_alias()
         .alias_name("alias/datalake-landing-destination")
         .target_key_id(&key_arn)

@@ -11,13 +11,13 @@ use std::io::Write;
 use std::path::Path;
 
 use aws_sdk_s3::config::RequestChecksumCalculation;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    CompletedMultipartUpload, CompletedPart, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
 };
 use s3bridge::aws::{Access, Session};
 use serde_json::Value;
+use support::objects::put_parts;
 use support::{moto::Moto, put, REGION};
 
 /// A client in moto's default account; `checksums: false` uploads without additional
@@ -43,57 +43,6 @@ async fn client(moto: &Moto, checksums: bool) -> aws_sdk_s3::Client {
 
 async fn bucket(s3: &aws_sdk_s3::Client, name: &str) {
     support::create_bucket(s3, name, REGION).await;
-}
-
-/// Uploads `body` in parts of the given sizes.
-async fn put_multipart(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-    body: &[u8],
-    parts: &[usize],
-) {
-    let upload = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let id = upload.upload_id().unwrap();
-    let mut completed = Vec::new();
-    let mut at = 0;
-    for (i, size) in parts.iter().enumerate() {
-        let part = s3
-            .upload_part()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(id)
-            .part_number(i as i32 + 1)
-            .body(ByteStream::from(body[at..at + size].to_vec()))
-            .send()
-            .await
-            .unwrap();
-        at += size;
-        completed.push(
-            CompletedPart::builder()
-                .part_number(i as i32 + 1)
-                .e_tag(part.e_tag().unwrap())
-                .build(),
-        );
-    }
-    s3.complete_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
 }
 
 /// Runs the CLI; returns the exit code and stdout.
@@ -168,7 +117,7 @@ async fn every_class_exit_codes_reports_and_inventories() {
     put(&plain, "vdst", "copy/content.txt", b"bbbb").await;
     // The same 11 MiB re-uploaded with another part layout.
     let big: Vec<u8> = (0..11 * MIB).map(|i| (i * 7 % 251) as u8).collect();
-    put_multipart(
+    put_parts(
         &plain,
         "vsrc",
         "data/relayout.bin",
@@ -176,7 +125,7 @@ async fn every_class_exit_codes_reports_and_inventories() {
         &[5 * MIB, 5 * MIB, MIB],
     )
     .await;
-    put_multipart(
+    put_parts(
         &plain,
         "vdst",
         "copy/relayout.bin",
@@ -186,7 +135,7 @@ async fn every_class_exit_codes_reports_and_inventories() {
     .await;
     put(&s3, "vsrc", "elsewhere/not-compared.txt", b"x").await;
     // mp/ → mp-copy/: only the re-layout, for exit code 3 and --deep.
-    put_multipart(
+    put_parts(
         &plain,
         "vsrc",
         "mp/relayout.bin",
@@ -194,7 +143,7 @@ async fn every_class_exit_codes_reports_and_inventories() {
         &[5 * MIB, 5 * MIB, MIB],
     )
     .await;
-    put_multipart(
+    put_parts(
         &plain,
         "vdst",
         "mp-copy/relayout.bin",

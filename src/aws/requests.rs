@@ -42,6 +42,14 @@ pub fn price(operation: &str) -> f64 {
     per_1000 / 1000.0
 }
 
+/// The price of `counts` (operation → requests). Never negative: an empty sum of
+/// floats is -0.0, which would print as `$-0.0000`.
+pub fn cost_of<'a>(counts: impl IntoIterator<Item = (&'a String, &'a u64)>) -> f64 {
+    counts.into_iter().fold(0.0, |total, (operation, n)| {
+        total + price(operation) * *n as f64
+    })
+}
+
 /// Requests sent, by operation name (`CopyObject`, `ListObjectsV2`...). Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
@@ -64,10 +72,7 @@ impl RequestCounter {
 
     /// What the requests so far cost.
     pub fn cost(&self) -> f64 {
-        self.counts()
-            .iter()
-            .map(|(operation, n)| price(operation) * *n as f64)
-            .sum()
+        cost_of(&self.counts())
     }
 
     fn add(&self, operation: &str) {
@@ -140,5 +145,12 @@ mod tests {
         }
         assert_eq!(price("DeleteObjects"), 0.0);
         assert_eq!(price("AbortMultipartUpload"), 0.0);
+    }
+
+    #[test]
+    fn no_requests_cost_zero_not_minus_zero() {
+        let none = super::RequestCounter::new().cost();
+        assert!(none.is_sign_positive(), "{none}");
+        assert_eq!(format!("{none:.4}"), "0.0000");
     }
 }

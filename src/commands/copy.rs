@@ -7,6 +7,7 @@
 //! credentials per side mean neither can read the other's bucket, so objects are streamed
 //! GET → PUT through this machine.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -22,9 +23,11 @@ use crate::model;
 use crate::spec::{KmsKeySpec, Side, Spec};
 use crate::transfer::copy::execute::{Copier, DestinationSettings, StorageClassPolicy, Transport};
 use crate::transfer::copy::retry::{Aimd, RetryPolicy};
-use crate::transfer::copy::{self, CopyJob};
+use crate::transfer::copy::uploads::Principal;
+use crate::transfer::copy::{self, CopyJob, DeleteGuard};
 use crate::transfer::diff::{Bucket, DiffOptions};
 use crate::transfer::keys::KeyPlan;
+use crate::transfer::shutdown::Shutdown;
 use crate::{errln, note, outln};
 
 /// Everything the two modes (spec, ad hoc) work out before the run.
@@ -220,6 +223,9 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        // First, so that a SIGTERM at any point from here on stops the run cleanly.
+        let shutdown =
+            Shutdown::on_signals(std::time::Duration::from_secs(args.interrupt.grace_period));
         let [source_region, destination_region] = &setup.regions;
         let (source, destination) = tokio::join!(
             bucket_session(&setup.source.0, &setup.source.1, source_region.as_deref()),
@@ -308,6 +314,9 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
                 retry: RetryPolicy::default(),
                 gate: Aimd::new(concurrency),
                 part_concurrency: 8,
+                shutdown: shutdown.clone(),
+                // Uploads are created with the destination side's credentials.
+                principal: Arc::new(Principal::of(destination_session.sts())),
             },
             plan: Arc::new(setup.plan),
             // Four key ranges per segment list ~40,000 keys/s per side on S3, more than
@@ -320,6 +329,12 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             },
             dry_run: args.dry_run,
             delete: args.delete,
+            delete_guard: DeleteGuard {
+                threshold: args.delete_threshold,
+                confirmed: args.yes,
+                interactive: std::io::stdin().is_terminal(),
+            },
+            clean_up_uploads: true,
             report: args.report.clone(),
             progress: !crate::output::quiet(),
             counter,
@@ -331,10 +346,9 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             RegionSource::Default => format!("{}, assumed", session.access.region),
         };
         note!(
-            "copying s3://{} ({}) → s3://{} ({}), {}{}",
-            setup.source.1,
+            "copying {} (source {}, destination {}), {}{}",
+            job.plan.describe(&setup.source.1, &setup.destination.1),
             region(&source_session, source_found),
-            setup.destination.1,
             region(&destination_session, destination_found),
             match transport {
                 Transport::ServerSide => "server-side, one principal",
@@ -354,16 +368,24 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
             })?;
         if let Some(batch) = batch {
             let buckets = (setup.source.1.as_str(), setup.destination.1.as_str());
-            return batch
-                .finish(
-                    summary,
-                    &job_access,
-                    buckets,
-                    &destination_settings,
-                    args.dry_run,
-                    args.job.attempt,
-                )
-                .await;
+            let finish = batch.finish(
+                summary,
+                &job_access,
+                buckets,
+                &destination_settings,
+                args.dry_run,
+                args.job.attempt,
+            );
+            // A signal while the job is created or followed stops waiting; the job (if
+            // created) runs on, and the same command finds it again (same request token).
+            return tokio::select! {
+                finished = finish => finished,
+                _ = shutdown.draining() => anyhow::bail!(
+                    "interrupted by {} while creating or following the S3 Batch Operations job; \
+                     run the same command again to find it (`s3bridge status` shows it)",
+                    shutdown.cause().unwrap_or("a signal")
+                ),
+            };
         }
         match args.format {
             TextOrJson::Json => outln!("{}", serde_json::to_string(&summary)?)?,

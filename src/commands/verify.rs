@@ -17,6 +17,7 @@ use crate::report::junit;
 use crate::spec::Side as SpecSide;
 use crate::transfer::inventory::{Location, ReadOptions};
 use crate::transfer::keys::KeyPlan;
+use crate::transfer::shutdown::Shutdown;
 use crate::transfer::verify::cost;
 use crate::transfer::verify::{self, Class, Side, Summary, Verdict};
 use crate::{out, outln};
@@ -49,8 +50,8 @@ fn target(args: &VerifyArgs) -> Result<Target> {
                 ))
             };
             Ok(Target {
+                title: plan.describe(&spec.source.bucket, &spec.destination.bucket),
                 plan,
-                title: format!("{} → {}", spec.source.bucket, spec.destination.bucket),
                 buckets: [spec.source.bucket.clone(), spec.destination.bucket.clone()],
                 access: [access(SpecSide::Source)?, access(SpecSide::Destination)?],
             })
@@ -114,6 +115,9 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
         .build()
         .context("starting the async runtime")?;
     let summary = runtime.block_on(async {
+        // First, so that a SIGTERM at any point from here on stops the run cleanly.
+        let shutdown =
+            Shutdown::on_signals(std::time::Duration::from_secs(args.interrupt.grace_period));
         let [source, destination] = &target.access;
         let (source, destination) = tokio::join!(
             bucket_session(&source.0, &target.buckets[0], source.1.as_deref()),
@@ -156,6 +160,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
                 ..ReadOptions::default()
             },
             shard: shard.clone(),
+            shutdown,
             ..verify::Options::default()
         };
         let announce = |line: String| crate::note!("verify: {line}");
@@ -172,6 +177,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
     })?;
     let verdict = summary.verdict();
     let status = match verdict {
+        Verdict::Interrupted => Status::CouldNotRun,
         Verdict::Verified => Status::Success,
         Verdict::Failed => Status::Failure,
         Verdict::Unverified => Status::Unverified,
@@ -189,6 +195,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
 
 fn verdict_name(verdict: Verdict) -> &'static str {
     match verdict {
+        Verdict::Interrupted => "interrupted",
         Verdict::Verified => "verified",
         Verdict::Failed => "failed",
         Verdict::Unverified => "unverified",
@@ -244,6 +251,7 @@ pub fn to_json(summary: &Summary, status: Status) -> serde_json::Value {
         "exit_code": status.code(),
         "elapsed_seconds": summary.elapsed.as_secs_f64(),
         "examples": examples,
+        "interrupted": summary.interrupted,
     })
 }
 
@@ -336,6 +344,11 @@ fn text(summary: &Summary, title: &str, args: &VerifyArgs) -> String {
         })
         .collect();
     let _ = match summary.verdict() {
+        Verdict::Interrupted => writeln!(
+            out,
+            "INTERRUPTED: {}",
+            summary.interrupted.as_deref().unwrap_or("stopped early")
+        ),
         Verdict::Verified => writeln!(
             out,
             "VERIFIED: every object matched{}",
@@ -355,7 +368,7 @@ fn text(summary: &Summary, title: &str, args: &VerifyArgs) -> String {
 /// first keys.
 pub fn suite(summary: &Summary, title: &str) -> junit::Suite {
     let tally = &summary.tally;
-    let cases = Class::ALL
+    let mut cases = Class::ALL
         .iter()
         .map(|&class| {
             let count = tally.count(class);
@@ -393,7 +406,19 @@ pub fn suite(summary: &Summary, title: &str) -> junit::Suite {
                 failure,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if let Some(why) = &summary.interrupted {
+        cases.push(junit::Case {
+            name: "complete".to_string(),
+            classname: format!("verify {title}"),
+            seconds: 0.0,
+            failure: Some(junit::Failure {
+                message: why.clone(),
+                kind: "interrupted".to_string(),
+                details: String::new(),
+            }),
+        });
+    }
     junit::Suite {
         name: format!("s3bridge verify {title}"),
         cases,

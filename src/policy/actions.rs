@@ -70,8 +70,11 @@ pub const COPY_SOURCE_BUCKET: &[&str] = &["s3:ListBucket"];
 pub const COPY_SOURCE_OBJECTS: &[&str] =
     &["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion"];
 
-/// Copy role, on the destination bucket.
-pub const COPY_DESTINATION_BUCKET: &[&str] = &["s3:ListBucket"];
+/// Copy role, on the destination bucket: list it, and list the incomplete multipart
+/// uploads under its prefixes (ListMultipartUploads is authorised as
+/// s3:ListBucketMultipartUploads, Service Authorization Reference for Amazon S3), so a
+/// rerun finds and aborts the ones an interrupted run left (`transfer::copy::uploads`).
+pub const COPY_DESTINATION_BUCKET: &[&str] = &["s3:ListBucket", "s3:ListBucketMultipartUploads"];
 
 /// Copy role, on destination objects: write (single and multipart, with tags), abort its
 /// own failed multipart uploads, and read back for `verify` (HEAD and GET).

@@ -580,6 +580,53 @@ fn check_replication(c: &mut Checker, spec: &Spec) {
     }
 }
 
+/// A `prefix_map` entry that renames keys a replication rule also covers is refused.
+///
+/// Replication writes a replica under the source object's own key ("Replicas have the
+/// same key names and the same metadata", S3 User Guide, "Replicating objects within
+/// and across Regions"), so
+/// the objects of a rule's prefix would have two homes in the destination: replicas of
+/// new objects under `files/old reports/x`, copies of existing ones under
+/// `archive/reports/x`. Copy and verify pair the destination by the copy mapping only,
+/// so `copy --delete` would delete the replicas (their copy-mapped source,
+/// `files/old reports/x` seen from `archive/...`, is not where they came from) and
+/// `verify` would call them extra. Accounting for both mappings instead would make one
+/// destination key stand for two sources and leave the renamed copies of replicated
+/// objects stale for ever; refusing keeps one home per object. The overlap is refused
+/// both ways: a mapped prefix inside a rule's prefix, and a rule's prefix inside a mapped
+/// one (its replicas land outside the mapping's destination).
+fn check_renames_outside_replication(c: &mut Checker, spec: &Spec) {
+    for (from, to) in &spec.copy.prefix_map {
+        if from == to {
+            continue; // keys kept as they are: what replication does too
+        }
+        let overlapping = spec.replication.rules.iter().find(|rule| {
+            from.starts_with(rule.prefix.as_str()) || rule.prefix.starts_with(from.as_str())
+        });
+        if let Some(rule) = overlapping {
+            let rule_prefix = if rule.prefix.is_empty() {
+                "every key".to_string()
+            } else {
+                format!("prefix `{}`", rule.prefix)
+            };
+            c.error(
+                &format!("copy.prefix_map.{from}"),
+                format!(
+                    "`{from}` → `{to}` renames keys that replication rule `{}` ({rule_prefix}) \
+                     replicates under their own names: `copy --delete` would delete the replicas \
+                     and `verify` would report them as extra",
+                    rule.id
+                ),
+                Some(
+                    "copy a replicated prefix to the same keys (remove this mapping), or narrow \
+                     the rule's prefix so it does not cover the renamed keys"
+                        .to_string(),
+                ),
+            );
+        }
+    }
+}
+
 fn check_copy(c: &mut Checker, spec: &Spec) {
     for (kind, globs) in [
         ("exclude", &spec.copy.exclude),
@@ -607,6 +654,7 @@ fn check_copy(c: &mut Checker, spec: &Spec) {
             ),
         );
     }
+    check_renames_outside_replication(c, spec);
     for (from, to) in &spec.copy.prefix_map {
         let path = format!("copy.prefix_map.{from}");
         if from.starts_with('/') || to.starts_with('/') {

@@ -219,6 +219,39 @@ impl KeyPlan {
         }
     }
 
+    /// What is copied where, for headers: `s3://a/images/ → s3://b/avatar/`, or with
+    /// several segments `s3://a → s3://b: images/ → avatar/, scans/`.
+    pub fn describe(&self, source_bucket: &str, destination_bucket: &str) -> String {
+        match self.segments.as_slice() {
+            [one] => format!(
+                "s3://{source_bucket}/{} → s3://{destination_bucket}/{}",
+                one.source_prefix, one.destination_prefix
+            ),
+            segments => {
+                let mapped: Vec<String> = segments
+                    .iter()
+                    .map(
+                        |s| match (s.source_prefix.as_str(), s.destination_prefix.as_str()) {
+                            (from, to) if from == to => from.to_string(),
+                            (from, to) => format!("{from} → {to}"),
+                        },
+                    )
+                    .map(|s| {
+                        if s.is_empty() {
+                            "(everything)".to_string()
+                        } else {
+                            s
+                        }
+                    })
+                    .collect();
+                format!(
+                    "s3://{source_bucket} → s3://{destination_bucket}: {}",
+                    mapped.join(", ")
+                )
+            }
+        }
+    }
+
     /// The segment a source key belongs to, if any.
     pub fn segment_of_source(&self, key: &str) -> Option<&Segment> {
         self.segments.iter().find(|s| s.owns_source(key))
@@ -313,6 +346,17 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_name_the_prefixes() {
+        let plan = KeyPlan::from_spec(&spec_with(&["scans/"], &[("images/", "avatar/")])).unwrap();
+        assert_eq!(
+            plan.describe("a", "b"),
+            "s3://a → s3://b: images/ → avatar/, scans/"
+        );
+        let plan = KeyPlan::ad_hoc("x/", "y/", KeyFilter::default());
+        assert_eq!(plan.describe("a", "b"), "s3://a/x/ → s3://b/y/");
+    }
+
+    #[test]
     fn nested_mapping_is_its_own_segment_and_skipped_by_the_outer() {
         let plan = KeyPlan::from_spec(&spec_with(&[""], &[("images/", "images/v2/")])).unwrap();
         let outer = plan
@@ -354,6 +398,110 @@ mod tests {
         ));
         let consistent = spec_with(&["a/"], &[("a/b/", "a/b/")]);
         assert!(KeyPlan::from_spec(&consistent).is_ok());
+    }
+
+    /// For every spec `validate` accepts (rules and prefix maps drawn from a small set),
+    /// every destination object whose source exists — put there by replication (same key)
+    /// or by copy (the mapped key) — is paired with that source by the plan, so the diff
+    /// never calls it extra and `copy --delete` never deletes it.
+    #[test]
+    fn accepted_specs_never_make_a_replica_or_a_copy_look_extra() {
+        let rules = ["", "files/", "files/old reports/", "logs/"];
+        let maps = [
+            ("files/old reports/", "archive/reports/"),
+            ("files/", "archive/"),
+            ("images/", "avatar/"),
+            ("images/", "images/v2/"),
+            ("logs/", "logs/"),
+        ];
+        let source_keys = [
+            "files/a",
+            "files/old reports/x",
+            "images/p.png",
+            "logs/l",
+            "other/o",
+        ];
+        let mut accepted = 0;
+        let mut refused_the_trap = false;
+        for rule_set in 1..(1u32 << rules.len()) {
+            for map_set in 0..(1u32 << maps.len()) {
+                let chosen_rules: Vec<&str> = (0..rules.len())
+                    .filter(|i| rule_set & (1 << i) != 0)
+                    .map(|i| rules[i])
+                    .collect();
+                let chosen_maps: Vec<(&str, &str)> = (0..maps.len())
+                    .filter(|i| map_set & (1 << i) != 0)
+                    .map(|i| maps[i])
+                    .collect();
+                let mut sources: Vec<&str> = chosen_maps.iter().map(|m| m.0).collect();
+                sources.sort();
+                if sources.windows(2).any(|w| w[0] == w[1]) {
+                    continue; // a YAML mapping cannot hold one key twice
+                }
+                let yaml = spec_yaml(&chosen_rules, &chosen_maps);
+                let Ok((spec, _)) = crate::spec::parse_str("spec.yaml", &yaml) else {
+                    if chosen_rules == ["files/"]
+                        && chosen_maps == [("files/old reports/", "archive/reports/")]
+                    {
+                        refused_the_trap = true;
+                    }
+                    continue;
+                };
+                accepted += 1;
+                let plan = KeyPlan::from_spec(&spec).unwrap();
+                // Where each source object is in the destination: its replica (same key,
+                // under a rule) and its copy (the key plan's mapping).
+                let mut destination: Vec<(String, &str)> = Vec::new();
+                for key in source_keys {
+                    if spec
+                        .replication
+                        .rules
+                        .iter()
+                        .any(|r| key.starts_with(&r.prefix))
+                    {
+                        destination.push((key.to_string(), key));
+                    }
+                    if let Some(segment) = plan.segment_of_source(key) {
+                        destination.push((segment.to_destination(key), key));
+                    }
+                }
+                for (key, from) in &destination {
+                    let owner = plan.segments.iter().find(|s| s.owns_destination(key));
+                    if let Some(owner) = owner {
+                        // The diff lists the owner's source side without its nested
+                        // prefixes: the partner must be there.
+                        let paired = owner.to_source(key);
+                        assert!(
+                            owner.owns_source(&paired) && source_keys.contains(&paired.as_str()),
+                            "{yaml}\n`{key}` (from source `{from}`) would be paired with \
+                             `{paired}`, which that segment does not list: the diff calls it extra and \
+                             --delete would delete it"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(accepted > 20, "only {accepted} specs accepted");
+        assert!(
+            refused_the_trap,
+            "the files/ → archive/reports/ trap was accepted"
+        );
+    }
+
+    fn spec_yaml(rules: &[&str], maps: &[(&str, &str)]) -> String {
+        let mut yaml = String::from(
+            "version: 1\nname: t\nsource: {bucket: src-bucket, account_id: \"111111111111\", region: us-east-1, kms_admins: [arn:aws:iam::111111111111:role/a]}\ndestination: {bucket: dst-bucket, account_id: \"111111111111\", region: us-east-1, kms_admins: [arn:aws:iam::111111111111:role/a]}\ncopy_role: {name: c, account: source, trusted_principals: [arn:aws:iam::111111111111:role/p]}\nreplication:\n  rules:\n",
+        );
+        for (i, r) in rules.iter().enumerate() {
+            yaml.push_str(&format!("    - {{id: r{i}, prefix: \"{r}\"}}\n"));
+        }
+        if !maps.is_empty() {
+            yaml.push_str("copy:\n  prefix_map:\n");
+            for (from, to) in maps {
+                yaml.push_str(&format!("    \"{from}\": \"{to}\"\n"));
+            }
+        }
+        yaml
     }
 
     #[test]

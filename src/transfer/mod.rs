@@ -9,7 +9,8 @@
 //!                                                                                    └▶ verify
 //! ```
 //! Each stage is joined to the next by a bounded channel, so memory stays flat however
-//! many objects the buckets hold.
+//! many objects the buckets hold. `shutdown` stops copy and verify cleanly on Ctrl-C
+//! and SIGTERM.
 
 pub mod copy;
 pub mod diff;
@@ -17,5 +18,6 @@ pub mod inventory;
 pub mod keys;
 pub mod listing;
 pub mod shard;
+pub mod shutdown;
 pub mod spill;
 pub mod verify;

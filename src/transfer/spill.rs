@@ -1,5 +1,6 @@
 //! A compact binary form of `ObjectEntry` for temporary files: the sorted runs of the
-//! inventory reader's external sort and verify's queue of objects waiting for HEADs.
+//! inventory reader's external sort, and `EntryQueue`, the in-memory-then-on-disk queue
+//! behind verify's objects waiting for HEADs and copy's keys waiting for `--delete`.
 //!
 //! A record is `u32 body length` then the body, so a reader can take or skip one
 //! record in a single step and compare keys without decoding the rest:
@@ -14,7 +15,9 @@
 //! parser never builds an `ObjectEntry`) and read back either as a key slice or as a
 //! whole `ObjectEntry`.
 
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
 
 use super::listing::ObjectEntry;
 
@@ -199,6 +202,100 @@ impl<R: Read> RecordReader<R> {
     /// The record `next_record` returned last.
     pub fn current(&self) -> &[u8] {
         &self.record
+    }
+}
+
+/// Entries kept in memory up to a limit, then in an anonymous temporary file, and read
+/// back in the order they came: memory stays flat however many are queued.
+pub struct EntryQueue {
+    memory: Vec<ObjectEntry>,
+    memory_limit: usize,
+    file: Option<BufWriter<File>>,
+    dir: Option<PathBuf>,
+    len: u64,
+    buffer: Vec<u8>,
+}
+
+impl EntryQueue {
+    /// `dir`: where the temporary file goes (default: the system's temp directory).
+    pub fn new(memory_limit: usize, dir: Option<PathBuf>) -> EntryQueue {
+        EntryQueue {
+            memory: Vec::new(),
+            memory_limit,
+            file: None,
+            dir,
+            len: 0,
+            buffer: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn push(&mut self, entry: ObjectEntry) -> io::Result<()> {
+        self.len += 1;
+        if self.memory.len() < self.memory_limit {
+            self.memory.push(entry);
+            return Ok(());
+        }
+        if self.file.is_none() {
+            let file = match &self.dir {
+                Some(dir) => tempfile::tempfile_in(dir)?,
+                None => tempfile::tempfile()?,
+            };
+            self.file = Some(BufWriter::with_capacity(256 * 1024, file));
+        }
+        self.buffer.clear();
+        encode(&RawEntry::of(&entry), &mut self.buffer).map_err(io::Error::other)?;
+        self.file
+            .as_mut()
+            .expect("created above")
+            .write_all(&self.buffer)
+    }
+
+    /// Everything queued, in the order it came.
+    pub fn drain(self) -> io::Result<EntryDrain> {
+        let file = match self.file {
+            None => None,
+            Some(writer) => {
+                let mut file = writer.into_inner().map_err(|e| e.into_error())?;
+                file.seek(SeekFrom::Start(0))?;
+                Some(RecordReader::new(BufReader::with_capacity(
+                    256 * 1024,
+                    file,
+                )))
+            }
+        };
+        Ok(EntryDrain {
+            memory: self.memory.into_iter(),
+            file,
+        })
+    }
+}
+
+pub struct EntryDrain {
+    memory: std::vec::IntoIter<ObjectEntry>,
+    file: Option<RecordReader<BufReader<File>>>,
+}
+
+impl Iterator for EntryDrain {
+    type Item = io::Result<ObjectEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(entry) = self.memory.next() {
+            return Some(Ok(entry));
+        }
+        let reader = self.file.as_mut()?;
+        match reader.next_record() {
+            Ok(None) => None,
+            Ok(Some(record)) => Some(decode(record).and_then(|raw| raw.to_entry())),
+            Err(e) => Some(Err(e)),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod fault_proxy;
 pub mod judges;
 pub mod moto;
+pub mod objects;
 pub mod s3control_stub;
 pub mod terraform;
 

@@ -644,6 +644,8 @@ def _key_response_get_part(self, query, key_name):
 
 responses.S3Response._key_response_get = _key_response_get_part
 
+import moto_transfer  # noqa: E402,F401  (gaps of its own: upload initiators, copy-source-if-match)
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -15,7 +15,17 @@
 //! streamed GET → PUT through memory (never a temp file), part by part for multipart
 //! sources, again with the source's layout.
 //!
-//! A multipart upload that fails is aborted, so a failed run leaves no parts behind.
+//! A multipart upload that fails, or that the run's shutdown stops, is aborted, so a
+//! failed or interrupted run leaves no parts behind.
+//!
+//! A request whose reply is lost may have been carried out, and its retry then meets its
+//! own effect: CompleteMultipartUpload answers NoSuchUpload (the upload is already the
+//! object), AbortMultipartUpload answers NoSuchUpload (already aborted), CopyObject
+//! answers 412 (the source changed after the first attempt copied it), and a retried
+//! CreateMultipartUpload starts a second upload. Each is settled by looking at the
+//! destination (HEAD: the size and the ETag this copy makes; ListMultipartUploads for
+//! the extra upload) rather than reported as a failure. That costs a request only when a
+//! reply was lost, never on the way of a copy that went well.
 
 use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_s3::types::{
@@ -24,10 +34,15 @@ use aws_sdk_s3::types::{
 };
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
+use std::future::Future;
+use std::sync::Arc;
+
 use super::outcome::Method;
-use super::retry::{retry, Aimd, RequestError, RetryPolicy};
+use super::retry::{retry, retry_noting, Aimd, RequestError, RetryPolicy};
+use super::uploads::{self, Principal};
 use crate::transfer::diff::Bucket;
 use crate::transfer::listing::ObjectEntry;
+use crate::transfer::shutdown::Shutdown;
 
 /// CopyObject's limit; larger objects can only be copied part by part.
 pub const MAX_SINGLE_COPY: u64 = 5 * 1024 * 1024 * 1024;
@@ -82,6 +97,8 @@ pub struct Copied {
     pub source_version: Option<String>,
     pub destination_version: Option<String>,
     pub destination_etag: Option<String>,
+    /// A reply was lost and the copy was found done at the destination (HEAD).
+    pub settled_lost_reply: bool,
 }
 
 /// Requests a copy of `source` takes by `transport` (for a dry run's estimate), by
@@ -121,9 +138,13 @@ pub struct Copier {
     pub settings: DestinationSettings,
     pub transport: Transport,
     pub retry: RetryPolicy,
-    pub gate: std::sync::Arc<Aimd>,
+    pub gate: Arc<Aimd>,
     /// Parts of one multipart object copied at once.
     pub part_concurrency: usize,
+    /// The run's shutdown: at `Cancelling`, copies in flight stop and abort their uploads.
+    pub shutdown: Shutdown,
+    /// Who this run writes as (to recognise its own multipart uploads).
+    pub principal: Arc<Principal>,
 }
 
 /// `bucket/key` for x-amz-copy-source, the key percent-encoded ('/' kept).
@@ -241,17 +262,37 @@ impl Copier {
     ) -> Result<Copied, RequestError> {
         let multipart = source.multipart_parts().is_some() || source.size > MAX_SINGLE_COPY;
         match (self.transport, multipart) {
-            (Transport::ServerSide, false) => self.copy_object(source, destination_key).await,
+            (Transport::ServerSide, false) => {
+                self.unless_cancelled(self.copy_object(source, destination_key))
+                    .await
+            }
             (Transport::ServerSide, true) => self.copy_parts(source, destination_key).await,
-            (Transport::Stream, false) => self.stream_object(source, destination_key).await,
+            (Transport::Stream, false) => {
+                self.unless_cancelled(self.stream_object(source, destination_key))
+                    .await
+            }
             (Transport::Stream, true) => self.stream_parts(source, destination_key).await,
+        }
+    }
+
+    /// `work`, unless the run's shutdown cancels it first. Never wrapped around a
+    /// CreateMultipartUpload or a Complete: stopping those half-way would leave an upload
+    /// nobody knows of, or one whose fate is unknown.
+    async fn unless_cancelled<T>(
+        &self,
+        work: impl Future<Output = Result<T, RequestError>>,
+    ) -> Result<T, RequestError> {
+        tokio::select! {
+            biased;
+            done = work => done,
+            _ = self.shutdown.cancelled() => Err(RequestError::interrupted()),
         }
     }
 
     async fn copy_object(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
         let copy_source = copy_source(&self.source.name, &source.key);
         let if_match = quoted(&source.etag);
-        let out = retry(&self.retry, &self.gate, || {
+        let copied = retry(&self.retry, &self.gate, || {
             let request = self
                 .destination
                 .s3
@@ -264,14 +305,63 @@ impl Copier {
                 .tagging_directive(TaggingDirective::Copy);
             with_destination_settings!(request, self.settings, source).send()
         })
-        .await?;
+        .await;
+        let out = match copied {
+            Ok(out) => out,
+            // The first attempt copied the listed version, then the source changed and
+            // the retry's CopySourceIfMatch failed: the destination holds what was listed.
+            Err(e) if e.is_precondition_failed() && e.after_uncertain_attempt => {
+                return match self.destination_object(key).await? {
+                    Some(found) if found.size == source.size && found.etag == source.etag => {
+                        Ok(Copied {
+                            method: Method::CopyObject,
+                            requests: 1,
+                            source_version: None,
+                            destination_version: found.version,
+                            destination_etag: Some(found.etag),
+                            settled_lost_reply: true,
+                        })
+                    }
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         Ok(Copied {
             method: Method::CopyObject,
             requests: 1,
             source_version: out.copy_source_version_id().map(str::to_string),
             destination_version: out.version_id().map(str::to_string),
             destination_etag: unquoted(out.copy_object_result().and_then(|r| r.e_tag())),
+            settled_lost_reply: false,
         })
+    }
+
+    /// Whether the destination holds `key` (HEAD).
+    pub async fn exists(&self, key: &str) -> Result<bool, RequestError> {
+        Ok(self.destination_object(key).await?.is_some())
+    }
+
+    /// The destination object's size, ETag and version (HEAD), None when it is absent.
+    async fn destination_object(&self, key: &str) -> Result<Option<Found>, RequestError> {
+        let head = retry(&self.retry, &self.gate, || {
+            self.destination
+                .s3
+                .head_object()
+                .bucket(&self.destination.name)
+                .key(key)
+                .send()
+        })
+        .await;
+        match head {
+            Ok(head) => Ok(Some(Found {
+                size: head.content_length().unwrap_or(0).max(0) as u64,
+                etag: unquoted(head.e_tag()).unwrap_or_default(),
+                version: head.version_id().map(str::to_string),
+            })),
+            Err(e) if e.status == Some(404) || e.is("NotFound") || e.is("NoSuchKey") => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// HEAD `?partNumber=n` of the source, pinned to the listed ETag.
@@ -339,7 +429,7 @@ impl Copier {
         tagging: Option<String>,
     ) -> Result<String, RequestError> {
         let (algorithm, kind) = Self::checksum_settings(source);
-        let created = retry(&self.retry, &self.gate, || {
+        let (created, uncertain) = retry_noting(&self.retry, &self.gate, || {
             let request = self
                 .destination
                 .s3
@@ -353,26 +443,38 @@ impl Copier {
             with_destination_settings!(request, self.settings, source).send()
         })
         .await?;
-        created
+        let upload_id = created
             .upload_id()
             .map(str::to_string)
-            .ok_or_else(|| RequestError::new("CreateMultipartUpload returned no upload id"))
+            .ok_or_else(|| RequestError::new("CreateMultipartUpload returned no upload id"))?;
+        if uncertain {
+            // An earlier attempt whose reply was lost may have started an upload too.
+            if let Err(e) = uploads::abort_duplicates(self, key, &upload_id).await {
+                eprintln!(
+                    "note: s3://{}/{key}: looking for the upload a lost CreateMultipartUpload reply may have left failed ({}); the next run aborts it",
+                    self.destination.name, e.message
+                );
+            }
+        }
+        Ok(upload_id)
     }
 
+    /// Completes an upload. A Complete whose reply was lost and whose retry then finds no
+    /// upload (NoSuchUpload), or that never got an answer, is settled with a HEAD: the
+    /// object is there with `size` bytes and the ETag these parts make, or it failed.
     async fn complete_upload(
         &self,
         key: &str,
         upload_id: &str,
         mut parts: Vec<CompletedPart>,
-    ) -> Result<
-        aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput,
-        RequestError,
-    > {
+        size: u64,
+    ) -> Result<Completed, RequestError> {
         parts.sort_by_key(|p| p.part_number());
+        let expected_etag = etag_of_parts(&parts);
         let upload = CompletedMultipartUpload::builder()
             .set_parts(Some(parts))
             .build();
-        retry(&self.retry, &self.gate, || {
+        let completed = retry(&self.retry, &self.gate, || {
             self.destination
                 .s3
                 .complete_multipart_upload()
@@ -382,11 +484,34 @@ impl Copier {
                 .multipart_upload(upload.clone())
                 .send()
         })
-        .await
+        .await;
+        match completed {
+            Ok(done) => Ok(Completed {
+                etag: unquoted(done.e_tag()),
+                version: done.version_id().map(str::to_string),
+                settled: false,
+            }),
+            Err(e) if e.is("NoSuchUpload") || e.after_uncertain_attempt => {
+                match self.destination_object(key).await? {
+                    Some(found)
+                        if found.size == size && Some(&found.etag) == expected_etag.as_ref() =>
+                    {
+                        Ok(Completed {
+                            etag: Some(found.etag),
+                            version: found.version,
+                            settled: true,
+                        })
+                    }
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// Aborts a failed upload so no parts are left behind (and billed).
-    async fn abort_upload(&self, key: &str, upload_id: &str, cause: RequestError) -> RequestError {
+    /// Aborts an upload; one that is already gone (NoSuchUpload: aborted by an earlier
+    /// attempt whose reply was lost) is the state wanted.
+    pub async fn abort(&self, key: &str, upload_id: &str) -> Result<(), RequestError> {
         let aborted = retry(&self.retry, &self.gate, || {
             self.destination
                 .s3
@@ -398,10 +523,19 @@ impl Copier {
         })
         .await;
         match aborted {
-            Ok(_) => cause,
+            Ok(_) => Ok(()),
+            Err(e) if e.is("NoSuchUpload") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Aborts a failed or interrupted upload so no parts are left behind (and billed).
+    async fn abort_upload(&self, key: &str, upload_id: &str, cause: RequestError) -> RequestError {
+        match self.abort(key, upload_id).await {
+            Ok(()) => cause,
             Err(abort) => RequestError {
                 message: format!(
-                    "{} (and aborting multipart upload {upload_id} failed too: {}; the bucket's lifecycle rule for incomplete uploads will remove it)",
+                    "{} (and aborting multipart upload {upload_id} failed too: {}; the next run aborts it, or the bucket's lifecycle rule for incomplete uploads)",
                     cause.message, abort.message
                 ),
                 ..cause
@@ -451,19 +585,23 @@ impl Copier {
     }
 
     async fn copy_parts(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
-        let first = self.head_part(source, 1).await?;
+        let first = self.unless_cancelled(self.head_part(source, 1)).await?;
         if first.parts_count().is_none() && source.size <= MAX_SINGLE_COPY {
             // A single-part object after all (an ETag that merely looks multipart).
-            return self.copy_object(source, key).await;
+            return self.unless_cancelled(self.copy_object(source, key)).await;
         }
-        let parts = self.source_parts(source, &first).await?;
-        let tagging = self.source_tags(source, first.tag_count()).await?;
+        let parts = self
+            .unless_cancelled(self.source_parts(source, &first))
+            .await?;
+        let tagging = self
+            .unless_cancelled(self.source_tags(source, first.tag_count()))
+            .await?;
         let upload_id = self
             .create_upload(source, key, &first, tagging.clone())
             .await?;
         let copy_source = copy_source(&self.source.name, &source.key);
         let if_match = quoted(&source.etag);
-        let copied: Result<Vec<CompletedPart>, RequestError> = stream::iter(parts.iter().copied())
+        let copy_all = stream::iter(parts.iter().copied())
             .map(|part| {
                 let (copy_source, if_match, upload_id) = (&copy_source, &if_match, &upload_id);
                 async move {
@@ -488,10 +626,13 @@ impl Copier {
                 }
             })
             .buffer_unordered(self.part_concurrency.max(1))
-            .try_collect()
-            .await;
+            .try_collect::<Vec<CompletedPart>>();
+        let copied = self.unless_cancelled(copy_all).await;
         let completed = match copied {
-            Ok(parts) => self.complete_upload(key, &upload_id, parts).await,
+            Ok(parts) => {
+                self.complete_upload(key, &upload_id, parts, source.size)
+                    .await
+            }
             Err(e) => Err(e),
         };
         match completed {
@@ -499,8 +640,9 @@ impl Copier {
                 method: Method::UploadPartCopy,
                 requests: 2 * parts.len() as u64 + 2 + u64::from(tagging.is_some()),
                 source_version: first.version_id().map(str::to_string),
-                destination_version: done.version_id().map(str::to_string),
-                destination_etag: unquoted(done.e_tag()),
+                destination_version: done.version,
+                destination_etag: done.etag,
+                settled_lost_reply: done.settled,
             }),
             Err(e) => Err(self.abort_upload(key, &upload_id, e).await),
         }
@@ -554,22 +696,36 @@ impl Copier {
                         source_version,
                         destination_version: put.version_id().map(str::to_string),
                         destination_etag: unquoted(put.e_tag()),
+                        settled_lost_reply: false,
                     });
                 }
-                Err(error) => {
-                    let failure = super::retry::classify(&error);
-                    if failure == super::retry::Failure::Throttled {
-                        self.gate.on_throttle();
-                    }
-                    if failure == super::retry::Failure::Permanent
-                        || attempts >= self.retry.max_attempts
-                    {
-                        return Err(RequestError::new(crate::aws::error::describe(&error)));
-                    }
-                    tokio::time::sleep(self.retry.base * attempts).await;
-                }
+                Err(error) => self.after_failed_upload(&error, attempts).await?,
             }
         }
+    }
+
+    /// After a failed upload of a body that cannot be sent twice (PutObject, UploadPart
+    /// of a GET's stream): Err to give up, Ok (after a pause) to read the source again
+    /// and retry.
+    async fn after_failed_upload<E>(
+        &self,
+        error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+        attempts: u32,
+    ) -> Result<(), RequestError>
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let failure = super::retry::classify(error);
+        if failure == super::retry::Failure::Throttled {
+            self.gate.on_throttle();
+        }
+        if failure == super::retry::Failure::Permanent || attempts >= self.retry.max_attempts {
+            return Err(RequestError::new(
+                crate::aws::error::describe(error),
+            ));
+        }
+        tokio::time::sleep(self.retry.base * attempts).await;
+        Ok(())
     }
 
     async fn stream_parts(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
@@ -590,47 +746,65 @@ impl Copier {
                 .await
             }
         };
-        let first = get_part(1).await?;
+        let first = self.unless_cancelled(get_part(1)).await?;
         let count = first.parts_count().unwrap_or(1).max(1);
-        let tagging = self.source_tags(source, first.tag_count()).await?;
+        let tagging = self
+            .unless_cancelled(self.source_tags(source, first.tag_count()))
+            .await?;
         let upload_id = self
             .create_upload(source, key, &first, tagging.clone())
             .await?;
         let source_version = first.version_id().map(str::to_string);
-        let put_part = |number: i32, got: aws_sdk_s3::operation::get_object::GetObjectOutput| {
-            let upload_id = &upload_id;
-            async move {
-                let out = self
-                    .destination
-                    .s3
-                    .upload_part()
-                    .bucket(&self.destination.name)
-                    .key(key)
-                    .upload_id(upload_id)
-                    .part_number(number)
-                    .content_length(got.content_length().unwrap_or(0))
-                    .body(got.body)
-                    .send()
-                    .await
-                    .map_err(|e| RequestError::new(crate::aws::error::describe(&e)))?;
-                Ok::<_, RequestError>(completed_part!(number, out))
-            }
-        };
-        let first_part = put_part(1, first).await;
-        let rest: Result<Vec<CompletedPart>, RequestError> = match first_part {
-            Err(e) => Err(e),
-            Ok(part) => stream::iter(2..=count)
-                .map(|n| async move { put_part(n, get_part(n).await?).await })
+        // One part: GET → UploadPart. A body cannot be read twice, so a failed UploadPart
+        // is retried with the part fetched again.
+        let copy_part =
+            |number: i32, mut got: aws_sdk_s3::operation::get_object::GetObjectOutput| {
+                let upload_id = &upload_id;
+                let get_part = &get_part;
+                async move {
+                    let mut attempts = 1;
+                    loop {
+                        let put = self
+                            .destination
+                            .s3
+                            .upload_part()
+                            .bucket(&self.destination.name)
+                            .key(key)
+                            .upload_id(upload_id)
+                            .part_number(number)
+                            .content_length(got.content_length().unwrap_or(0))
+                            .body(got.body)
+                            .send()
+                            .await;
+                        match put {
+                            Ok(out) => {
+                                self.gate.on_success();
+                                return Ok::<_, RequestError>(completed_part!(number, out));
+                            }
+                            Err(error) => {
+                                self.after_failed_upload(&error, attempts).await?;
+                                attempts += 1;
+                                got = get_part(number).await?;
+                            }
+                        }
+                    }
+                }
+            };
+        let copy_all = async {
+            let first_part = copy_part(1, first).await?;
+            let mut parts = stream::iter(2..=count)
+                .map(|n| async move { copy_part(n, get_part(n).await?).await })
                 .buffer_unordered(self.part_concurrency.max(1))
                 .try_collect::<Vec<_>>()
-                .await
-                .map(|mut parts| {
-                    parts.push(part);
-                    parts
-                }),
+                .await?;
+            parts.push(first_part);
+            Ok(parts)
         };
-        let completed = match rest {
-            Ok(parts) => self.complete_upload(key, &upload_id, parts).await,
+        let completed = match self.unless_cancelled(copy_all).await {
+            Ok(parts) => {
+                self.complete_upload(key, &upload_id, parts, source.size)
+                    .await
+            }
             Err(e) => Err(e),
         };
         match completed {
@@ -638,12 +812,50 @@ impl Copier {
                 method: Method::StreamParts,
                 requests: 2 * count as u64 + 2 + u64::from(tagging.is_some()),
                 source_version,
-                destination_version: done.version_id().map(str::to_string),
-                destination_etag: unquoted(done.e_tag()),
+                destination_version: done.version,
+                destination_etag: done.etag,
+                settled_lost_reply: done.settled,
             }),
             Err(e) => Err(self.abort_upload(key, &upload_id, e).await),
         }
     }
+}
+
+/// What a completed upload became.
+struct Completed {
+    etag: Option<String>,
+    version: Option<String>,
+    /// Complete's reply was lost; the HEAD found the object.
+    settled: bool,
+}
+
+/// A destination object as HEAD shows it.
+struct Found {
+    size: u64,
+    etag: String,
+    version: Option<String>,
+}
+
+/// The ETag S3 gives the object these parts make: the MD5 of the parts' binary MD5s,
+/// then `-` and the number of parts. None when a part's ETag is not an MD5 in hex.
+fn etag_of_parts(parts: &[CompletedPart]) -> Option<String> {
+    use md5::{Digest, Md5};
+    let mut digests = Vec::with_capacity(16 * parts.len());
+    for part in parts {
+        let etag = part.e_tag()?.trim_matches('"');
+        if etag.len() != 32 {
+            return None;
+        }
+        for pair in etag.as_bytes().chunks(2) {
+            let pair = std::str::from_utf8(pair).ok()?;
+            digests.push(u8::from_str_radix(pair, 16).ok()?);
+        }
+    }
+    Some(format!(
+        "{}-{}",
+        crate::transfer::inventory::manifest::hex(&Md5::digest(&digests)),
+        parts.len()
+    ))
 }
 
 /// A checksum header's value when the object's checksum is a full-object one.
@@ -730,6 +942,28 @@ mod tests {
                 .as_deref(),
             Some("GLACIER_IR")
         );
+    }
+
+    #[test]
+    fn etag_of_parts_is_s3s_multipart_etag() {
+        use md5::{Digest, Md5};
+        let (a, b) = (vec![b'a'; 10], vec![b'b'; 15]);
+        let part = |n: i32, bytes: &[u8]| {
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(format!(
+                    "\"{}\"",
+                    crate::transfer::inventory::manifest::hex(&Md5::digest(bytes))
+                ))
+                .build()
+        };
+        let whole: Vec<u8> = [a.clone(), b.clone()].concat();
+        assert_eq!(
+            etag_of_parts(&[part(1, &a), part(2, &b)]).unwrap(),
+            crate::transfer::verify::deep::multipart_etag(&whole, &[10, 15])
+        );
+        let opaque = CompletedPart::builder().part_number(1).e_tag("x").build();
+        assert_eq!(etag_of_parts(&[opaque]), None);
     }
 
     #[test]

@@ -23,17 +23,19 @@ pub mod manifest;
 pub mod outcome;
 pub mod progress;
 pub mod retry;
+pub mod uploads;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use aws_sdk_s3::types::{
     ChecksumMode, ChecksumType, Delete, ObjectIdentifier, ServerSideEncryption,
 };
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use self::decide::{decide, settle, Checksum, Decision, ObjectFacts, Reason};
 use self::execute::{planned_requests, Copier};
@@ -44,22 +46,54 @@ use self::retry::{retry, RequestError};
 use super::diff::{self, Bucket, DiffOptions, Pair};
 use super::keys::KeyPlan;
 use super::listing::ObjectEntry;
+use super::spill::EntryQueue;
 use crate::aws::requests::RequestCounter;
 
 /// DeleteObjects takes at most this many keys.
 const DELETE_BATCH: usize = 1000;
+
+/// Keys named on stderr before `--delete` deletes (the report lists all of them).
+const DELETIONS_SHOWN: usize = 10;
+
+/// `--delete-threshold`'s default: one DeleteObjects request's worth. More deletions than
+/// this in one run need `--yes` (or an answer at the prompt on a terminal).
+pub const DEFAULT_DELETE_THRESHOLD: u64 = 1000;
+
+/// When `--delete` may go ahead without asking.
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteGuard {
+    /// More deletions than this need a confirmation.
+    pub threshold: u64,
+    /// `--yes`: confirmed in advance.
+    pub confirmed: bool,
+    /// stdin is a terminal, so a person can be asked; otherwise the run refuses.
+    pub interactive: bool,
+}
+
+impl Default for DeleteGuard {
+    fn default() -> Self {
+        DeleteGuard {
+            threshold: DEFAULT_DELETE_THRESHOLD,
+            confirmed: false,
+            interactive: false,
+        }
+    }
+}
 
 /// One copy run.
 pub struct CopyJob {
     /// Listing clients (with the SDK's retries).
     pub source: Bucket,
     pub destination: Bucket,
-    /// Copy clients and destination settings.
+    /// Copy clients and destination settings (and the run's shutdown).
     pub copier: Copier,
     pub plan: Arc<KeyPlan>,
     pub diff: DiffOptions,
     pub dry_run: bool,
     pub delete: bool,
+    pub delete_guard: DeleteGuard,
+    /// Abort the multipart uploads an earlier run left in the keys this run writes.
+    pub clean_up_uploads: bool,
     pub report: Option<PathBuf>,
     /// Show progress on stderr.
     pub progress: bool,
@@ -69,10 +103,12 @@ pub struct CopyJob {
     pub manifest: Option<Arc<ManifestWriter>>,
 }
 
-/// Runs the copy to the end (or to the first listing error) and returns its totals.
-/// Failures of single objects are counted, reported and do not stop the run.
+/// Runs the copy to the end (or to the first listing error, or until the shutdown) and
+/// returns its totals. Failures of single objects are counted, reported and do not stop
+/// the run.
 pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
     let report = match &job.report {
         Some(path) => Some(ReportWriter::create(path)?),
         None => None,
@@ -86,16 +122,57 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
         planned.clone(),
     ));
     let copier = Arc::new(job.copier);
+    let shutdown = copier.shutdown.clone();
+    let mut left_over = uploads::Cleanup::default();
+    if job.clean_up_uploads && !job.dry_run {
+        match uploads::abort_left_over(
+            &copier,
+            &job.plan,
+            job.diff.shard.as_ref(),
+            started_at,
+        )
+        .await
+        {
+            Ok(cleanup) => {
+                if cleanup.aborted > 0 {
+                    eprintln!(
+                        "aborted {} incomplete multipart upload{} an earlier s3bridge run left in s3://{}/{}",
+                        cleanup.aborted,
+                        if cleanup.aborted == 1 { "" } else { "s" },
+                        copier.destination.name,
+                        destination_prefixes(&job.plan)
+                    );
+                }
+                for failure in &cleanup.failed {
+                    eprintln!("note: could not abort a left-over upload: {failure}");
+                }
+                left_over = cleanup;
+            }
+            Err(e) => eprintln!(
+                "note: could not look for multipart uploads an earlier run left \
+                 (ListMultipartUploads needs s3:ListBucketMultipartUploads on the destination): {}; copying anyway",
+                e.code.as_deref().unwrap_or(&e.message)
+            ),
+        }
+    }
     let mut batches = diff::start(
         job.source.clone(),
         job.destination.clone(),
         job.plan.clone(),
         job.diff.clone(),
     );
-    let mut deletions: Vec<(String, ObjectEntry)> = Vec::new();
+    let mut deletions = Deletions::default();
     let mut error = None;
-    let interrupted = on_ctrl_c();
-    'batches: while let Some(batch) = batches.recv().await {
+    let mut in_flight = JoinSet::new();
+    'batches: loop {
+        let batch = tokio::select! {
+            biased;
+            _ = shutdown.draining() => break 'batches,
+            batch = batches.recv() => match batch {
+                Some(batch) => batch,
+                None => break 'batches,
+            },
+        };
         let pairs = match batch {
             Ok(pairs) => pairs,
             Err(e) => {
@@ -104,11 +181,7 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
             }
         };
         for pair in pairs {
-            if interrupted.load(Ordering::Relaxed) {
-                error = Some(
-                    "interrupted: the objects in flight were finished; run the same command again to copy the rest"
-                        .to_string(),
-                );
+            if shutdown.is_draining() {
                 break 'batches;
             }
             let key = pair.destination_key(&job.plan);
@@ -125,10 +198,9 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
                 }
                 Decision::Extra if job.delete => {
                     let entry = pair.destination.expect("an extra has a destination side");
-                    deletions.push((key, entry));
-                    if deletions.len() >= DELETE_BATCH {
-                        delete_batch(&copier, std::mem::take(&mut deletions), job.dry_run, &tx)
-                            .await;
+                    if let Err(e) = deletions.push(entry) {
+                        error = Some(format!("queueing keys to delete: {e}"));
+                        break 'batches;
                     }
                 }
                 Decision::Extra => {
@@ -160,53 +232,188 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
                             continue;
                         }
                     }
-                    let permit = copier.gate.acquire().await;
+                    // A place in the gate, unless the run is asked to stop meanwhile.
+                    let permit = tokio::select! {
+                        biased;
+                        _ = shutdown.draining() => break 'batches,
+                        permit = copier.gate.acquire() => permit,
+                    };
                     let (copier, tx, dry_run) = (copier.clone(), tx.clone(), job.dry_run);
                     let manifest = job.manifest.clone();
-                    tokio::spawn(async move {
+                    in_flight.spawn(async move {
                         let outcome =
                             process(&copier, manifest.as_deref(), pair, key, decision, dry_run)
                                 .await;
                         drop(permit);
                         let _ = tx.send(outcome).await;
                     });
+                    // Finished tasks are reaped as we go, so the set stays as small as
+                    // the number of objects in flight.
+                    while in_flight.try_join_next().is_some() {}
                 }
             }
         }
     }
-    if !deletions.is_empty() && error.is_none() {
-        delete_batch(&copier, deletions, job.dry_run, &tx).await;
-    }
+    drop(batches); // stops the listers
     planned.listing_done.store(true, Ordering::Relaxed);
+    while in_flight.join_next().await.is_some() {}
+    if !deletions.is_empty() && error.is_none() && !shutdown.is_draining() {
+        if let Err(refused) = delete_extras(
+            &copier,
+            deletions,
+            &job.delete_guard,
+            job.dry_run,
+            &tx,
+            &destination_prefixes(&job.plan),
+        )
+        .await
+        {
+            error = Some(refused);
+        }
+    }
     drop(tx);
     let mut summary = collector.await.map_err(std::io::Error::other)??;
     summary.dry_run = job.dry_run;
     summary.requests = job.counter.counts();
     summary.slowdowns = copier.gate.decreases.load(Ordering::Relaxed) as u64;
     summary.seconds = started.elapsed().as_secs_f64();
-    summary.error = error;
+    summary.left_over_uploads_aborted = left_over.aborted;
+    summary.error =
+        error.or_else(|| shutdown.describe("run the same command again to copy the rest"));
     summary.price();
     Ok(summary)
 }
 
-/// A flag raised by the first Ctrl-C: no new object is started, those in flight finish
-/// (or abort their multipart uploads), and the summary is printed. A second Ctrl-C exits
-/// at once.
-fn on_ctrl_c() -> Arc<std::sync::atomic::AtomicBool> {
-    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let raised = flag.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            raised.store(true, Ordering::Relaxed);
-            eprintln!(
-                "\ninterrupted: finishing the objects in flight (Ctrl-C again to stop at once)"
-            );
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
+/// The destination prefixes of a plan, for messages: `avatar/` or `{avatar/, scans/}`.
+fn destination_prefixes(plan: &KeyPlan) -> String {
+    match plan.segments.as_slice() {
+        [one] => one.destination_prefix.clone(),
+        many => format!(
+            "{{{}}}",
+            many.iter()
+                .map(|s| s.destination_prefix.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Destination-only keys `--delete` will delete: held (in memory, then on disk) until the
+/// copy is done, so the run can say how many before it deletes any.
+#[derive(Default)]
+struct Deletions {
+    queue: Option<EntryQueue>,
+    first: Vec<String>,
+}
+
+impl Deletions {
+    fn push(&mut self, entry: ObjectEntry) -> std::io::Result<()> {
+        if self.first.len() < DELETIONS_SHOWN {
+            self.first.push(entry.key.clone());
         }
+        self.queue
+            .get_or_insert_with(|| EntryQueue::new(10_000, None))
+            .push(entry)
+    }
+
+    fn len(&self) -> u64 {
+        self.queue.as_ref().map_or(0, EntryQueue::len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Says how many destination-only objects will be deleted and names the first, then
+/// deletes them, unless the guard refuses (too many, not confirmed): then every one is
+/// kept and reported as such, and the refusal is returned.
+async fn delete_extras(
+    copier: &Copier,
+    deletions: Deletions,
+    guard: &DeleteGuard,
+    dry_run: bool,
+    tx: &mpsc::Sender<Outcome>,
+    prefixes: &str,
+) -> Result<(), String> {
+    let count = deletions.len();
+    progress::clear_line();
+    eprintln!(
+        "--delete: {count} object{} only in the destination s3://{}/{prefixes} {}:",
+        if count == 1 { "" } else { "s" },
+        copier.destination.name,
+        match (dry_run, count) {
+            (true, _) => "would be deleted",
+            (false, 1) => "is to be deleted",
+            (false, _) => "are to be deleted",
+        }
+    );
+    for key in &deletions.first {
+        eprintln!("  s3://{}/{key}", copier.destination.name);
+    }
+    if count > deletions.first.len() as u64 {
+        eprintln!(
+            "  … and {} more (--report FILE lists every one)",
+            count - deletions.first.len() as u64
+        );
+    }
+    let needs_confirmation = !dry_run && count > guard.threshold && !guard.confirmed;
+    let refusal = if !needs_confirmation {
+        None
+    } else if !guard.interactive {
+        Some(format!(
+            "--delete: refusing to delete {count} objects (more than --delete-threshold {}) \
+             in a non-interactive run without --yes; nothing was deleted. Check the keys \
+             (--dry-run --report FILE lists them), then add --yes",
+            guard.threshold
+        ))
+    } else if confirm(count, &copier.shutdown).await {
+        None
+    } else {
+        Some(format!(
+            "--delete: {count} objects were not deleted (not confirmed)"
+        ))
+    };
+    let queue = deletions.queue.expect("not empty");
+    let mut batch = Vec::with_capacity(DELETE_BATCH);
+    for entry in queue
+        .drain()
+        .map_err(|e| format!("reading the keys to delete: {e}"))?
+    {
+        let entry = entry.map_err(|e| format!("reading the keys to delete: {e}"))?;
+        if refusal.is_some() || copier.shutdown.is_draining() {
+            let mut outcome =
+                Outcome::new(None, entry.key, Action::Keep, Reason::OnlyInDestination);
+            outcome.destination_etag = Some(entry.etag);
+            let _ = tx.send(outcome).await;
+            continue;
+        }
+        batch.push(entry);
+        if batch.len() == DELETE_BATCH {
+            delete_batch(copier, std::mem::take(&mut batch), dry_run, tx).await;
+        }
+    }
+    if !batch.is_empty() {
+        delete_batch(copier, batch, dry_run, tx).await;
+    }
+    refusal.map_or(Ok(()), Err)
+}
+
+/// Asks on the terminal whether to delete `count` objects; no unless the answer is yes
+/// (a signal while waiting is a no).
+async fn confirm(count: u64, shutdown: &crate::transfer::shutdown::Shutdown) -> bool {
+    eprint!("delete these {count} objects? [y/N] ");
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
     });
-    flag
+    tokio::select! {
+        _ = shutdown.draining() => false,
+        answer = answer => matches!(
+            answer.ok().and_then(Result::ok).as_deref().map(str::trim),
+            Some("y" | "Y" | "yes" | "YES" | "Yes")
+        ),
+    }
 }
 
 /// Copies (or settles, then maybe copies) one object; with a manifest, writes the
@@ -284,6 +491,11 @@ async fn process(
             outcome.source_version = copied.source_version;
             outcome.destination_version = copied.destination_version;
             outcome.destination_etag = copied.destination_etag;
+            outcome.settled_lost_reply = copied.settled_lost_reply;
+        }
+        Err(e) if e.interrupted => {
+            outcome.result = Status::Interrupted;
+            outcome.error = Some(e.message);
         }
         Err(e) => {
             outcome.result = Status::Failed;
@@ -357,25 +569,20 @@ async fn head_facts(
     })
 }
 
-/// Prints, then (unless dry run) deletes, up to 1,000 destination-only keys.
+/// Deletes (unless dry run) up to 1,000 destination-only keys with one DeleteObjects.
+/// A key whose deletion failed is HEADed: one already gone (an earlier attempt whose
+/// reply was lost deleted it) is deleted, not failed.
 async fn delete_batch(
     copier: &Copier,
-    keys: Vec<(String, ObjectEntry)>,
+    entries: Vec<ObjectEntry>,
     dry_run: bool,
     tx: &mpsc::Sender<Outcome>,
 ) {
-    for (key, _) in &keys {
-        eprintln!(
-            "{}: s3://{}/{key}",
-            if dry_run { "would delete" } else { "delete" },
-            copier.destination.name
-        );
-    }
     let mut failures: BTreeMap<String, String> = BTreeMap::new();
     if !dry_run {
-        let objects: Vec<ObjectIdentifier> = keys
+        let objects: Vec<ObjectIdentifier> = entries
             .iter()
-            .filter_map(|(key, _)| ObjectIdentifier::builder().key(key).build().ok())
+            .filter_map(|e| ObjectIdentifier::builder().key(&e.key).build().ok())
             .collect();
         let request = Delete::builder()
             .set_objects(Some(objects))
@@ -383,8 +590,8 @@ async fn delete_batch(
             .build();
         match request {
             Err(e) => {
-                for (key, _) in &keys {
-                    failures.insert(key.clone(), e.to_string());
+                for entry in &entries {
+                    failures.insert(entry.key.clone(), e.to_string());
                 }
             }
             Ok(delete) => {
@@ -414,16 +621,21 @@ async fn delete_batch(
                         }
                     }
                     Err(e) => {
-                        for (key, _) in &keys {
-                            failures.insert(key.clone(), e.message.clone());
+                        for entry in &entries {
+                            failures.insert(entry.key.clone(), e.message.clone());
                         }
                     }
                 }
             }
         }
+        for (key, error) in std::mem::take(&mut failures) {
+            if !matches!(copier.exists(&key).await, Ok(false)) {
+                failures.insert(key, error);
+            }
+        }
     }
-    for (key, entry) in keys {
-        let mut outcome = Outcome::new(None, key, Action::Delete, Reason::OnlyInDestination);
+    for entry in entries {
+        let mut outcome = Outcome::new(None, entry.key, Action::Delete, Reason::OnlyInDestination);
         outcome.destination_etag = Some(entry.etag);
         outcome.result = if dry_run { Status::Planned } else { Status::Ok };
         if let Some(error) = failures.remove(&outcome.destination_key) {
@@ -451,7 +663,7 @@ async fn collect(
                 .or_default() += n;
         }
         if outcome.result == Status::Failed {
-            progress.finish();
+            progress::clear_line();
             eprintln!(
                 "failed: {} → s3://…/{}: {}",
                 outcome.source_key.as_deref().unwrap_or("-"),

@@ -12,7 +12,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::decide::Reason;
-use crate::aws::requests::price;
+use crate::aws::requests::cost_of;
 
 /// What was (or, in a dry run, would be) done with an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +50,9 @@ pub enum Status {
     Planned,
     /// In the batch job's manifest: S3 Batch Operations copies it (dry run or not).
     Queued,
+    /// Stopped by a second signal or the end of the grace period (its multipart upload
+    /// aborted); the next run copies it.
+    Interrupted,
 }
 
 /// One object's line in the report.
@@ -78,6 +81,9 @@ pub struct Outcome {
     /// Settled with HEADs (same size, different ETag).
     #[serde(skip)]
     pub settled: bool,
+    /// A reply was lost; the copy was found done at the destination (HEAD).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub settled_lost_reply: bool,
     /// Dry run: the requests the copy would take, by operation.
     #[serde(skip)]
     pub planned: Vec<(&'static str, u64)>,
@@ -105,6 +111,7 @@ impl Outcome {
             requests: None,
             error: None,
             settled: false,
+            settled_lost_reply: false,
             planned: Vec::new(),
         }
     }
@@ -116,6 +123,8 @@ pub struct Summary {
     pub copied: u64,
     pub skipped: u64,
     pub failed: u64,
+    /// Stopped in flight by a second signal or the end of the grace period.
+    pub interrupted: u64,
     /// Bytes copied (or, in a dry run, to copy).
     pub bytes: u64,
     pub deleted: u64,
@@ -123,6 +132,11 @@ pub struct Summary {
     pub kept_extra: u64,
     /// Same-size, different-ETag pairs settled with a HEAD of each side.
     pub settled_with_head: u64,
+    /// Copies whose reply was lost (the retry met the first attempt's effect), found
+    /// done at the destination with a HEAD.
+    pub lost_replies_settled: u64,
+    /// Incomplete multipart uploads an earlier run left, aborted at the start.
+    pub left_over_uploads_aborted: u64,
     pub dry_run: bool,
     /// Dry run: objects that would be copied and deleted.
     pub to_copy: u64,
@@ -151,8 +165,12 @@ impl Summary {
         if outcome.settled {
             self.settled_with_head += 1;
         }
+        if outcome.settled_lost_reply {
+            self.lost_replies_settled += 1;
+        }
         match (outcome.action, outcome.result) {
             (_, Status::Failed) => self.failed += 1,
+            (_, Status::Interrupted) => self.interrupted += 1,
             (Action::Copy, Status::Ok) => {
                 self.copied += 1;
                 self.bytes += outcome.bytes;
@@ -174,12 +192,7 @@ impl Summary {
 
     /// Prices what was sent and what is planned.
     pub fn price(&mut self) {
-        self.request_cost_usd = self
-            .requests
-            .iter()
-            .chain(self.planned_requests.iter())
-            .map(|(operation, n)| price(operation) * *n as f64)
-            .sum();
+        self.request_cost_usd = cost_of(self.requests.iter().chain(self.planned_requests.iter()));
     }
 
     pub fn text(&self) -> String {
@@ -194,16 +207,27 @@ impl Summary {
             )
         } else {
             format!(
-                "copied {} objects ({}), skipped {}, failed {}, deleted {}, kept {} only in destination, in {:.1}s",
+                "copied {} objects ({}), skipped {}, failed {}{}, deleted {}, kept {} only in destination, in {:.1}s",
                 self.copied,
                 human_bytes(self.bytes),
                 self.skipped,
                 self.failed,
+                if self.interrupted > 0 {
+                    format!(", interrupted {} (uploads aborted)", self.interrupted)
+                } else {
+                    String::new()
+                },
                 self.deleted,
                 self.kept_extra,
                 self.seconds
             )
         };
+        if self.left_over_uploads_aborted > 0 {
+            out.push_str(&format!(
+                "\naborted {} incomplete multipart uploads an earlier run left",
+                self.left_over_uploads_aborted
+            ));
+        }
         if self.to_batch > 0 {
             out.push_str(&format!(
                 "\n{} objects ({}) written into the S3 Batch Operations manifest",
@@ -226,6 +250,12 @@ impl Summary {
             out.push_str(&format!(
                 "\n{} same-size pairs with different ETags were settled with one HEAD per side",
                 self.settled_with_head
+            ));
+        }
+        if self.lost_replies_settled > 0 {
+            out.push_str(&format!(
+                "\n{} lost replies settled: the retry met the first attempt's effect, and a HEAD found the copy done",
+                self.lost_replies_settled
             ));
         }
         if self.slowdowns > 0 {

@@ -35,6 +35,13 @@ pub struct RequestError {
     pub code: Option<String>,
     pub status: Option<u16>,
     pub message: String,
+    /// An earlier attempt failed in a way that may have taken effect on S3's side (a
+    /// lost reply: a broken connection, a timeout, a 500). A later answer may then be S3
+    /// meeting that effect (NoSuchUpload after the upload was completed, 412 after the
+    /// copy was made), so the caller settles by looking at the destination.
+    pub after_uncertain_attempt: bool,
+    /// Stopped by the run's shutdown (second signal, or the grace period ended).
+    pub interrupted: bool,
 }
 
 impl RequestError {
@@ -43,7 +50,22 @@ impl RequestError {
             code: None,
             status: None,
             message: message.into(),
+            after_uncertain_attempt: false,
+            interrupted: false,
         }
+    }
+
+    /// Work stopped by the run's shutdown.
+    pub fn interrupted() -> RequestError {
+        RequestError {
+            interrupted: true,
+            ..RequestError::new("interrupted before it finished; the next run copies it")
+        }
+    }
+
+    /// S3's error code is `code`.
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
     }
 
     /// The source changed after it was listed (CopySourceIfMatch / If-Match failed).
@@ -100,6 +122,8 @@ where
             .map(str::to_string),
         status: status_of(error),
         message: crate::aws::error::describe(error),
+        after_uncertain_attempt: false,
+        interrupted: false,
     }
 }
 
@@ -134,20 +158,39 @@ fn jitter(upto: Duration) -> Duration {
 pub async fn retry<T, E, F, Fut>(
     policy: &RetryPolicy,
     gate: &Aimd,
-    mut attempt: F,
+    attempt: F,
 ) -> Result<T, RequestError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    retry_noting(policy, gate, attempt)
+        .await
+        .map(|(value, _)| value)
+}
+
+/// `retry`, also saying whether an attempt before the one that succeeded may have taken
+/// effect (for requests whose repetition leaves something behind, such as a second
+/// multipart upload).
+pub async fn retry_noting<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    gate: &Aimd,
+    mut attempt: F,
+) -> Result<(T, bool), RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let mut tries = 0;
+    let mut uncertain = false;
     loop {
         tries += 1;
         match attempt().await {
             Ok(value) => {
                 gate.on_success();
-                return Ok(value);
+                return Ok((value, uncertain));
             }
             Err(error) => {
                 let failure = classify(&error);
@@ -155,8 +198,14 @@ where
                     gate.on_throttle();
                 }
                 if failure == Failure::Permanent || tries >= policy.max_attempts {
-                    return Err(request_error(&error));
+                    return Err(RequestError {
+                        after_uncertain_attempt: uncertain,
+                        ..request_error(&error)
+                    });
                 }
+                // A throttled request was refused before S3 acted on it; anything else
+                // transient (a reset, a timeout, a 500) may have been carried out.
+                uncertain |= failure == Failure::Transient;
                 let ceiling = policy
                     .base
                     .saturating_mul(1 << tries.min(16))

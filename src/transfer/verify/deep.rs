@@ -132,15 +132,57 @@ async fn get(object: &Object<'_>) -> Result<aws_sdk_s3::primitives::ByteStream, 
         .map_err(|e| head::describe(&format!("GET s3://{}/{}", object.bucket, object.key), &e))
 }
 
+/// Times a stream cut off mid-body is read again from the start (the SDK retries the
+/// request itself, not a body that breaks after the answer began).
+const BODY_ATTEMPTS: u32 = 3;
+
+/// Why streaming an object failed.
+enum StreamError {
+    /// The GET itself (the SDK already retried what was worth retrying).
+    Request(String),
+    /// The body broke off mid-way: reading it again may succeed.
+    Body(String),
+}
+
+impl StreamError {
+    fn into_message(self) -> String {
+        match self {
+            StreamError::Request(e) | StreamError::Body(e) => e,
+        }
+    }
+}
+
+/// Runs `read` again while it fails mid-body, up to `BODY_ATTEMPTS` times.
+async fn reading_again<T, F, Fut>(mut read: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StreamError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Ok(value) => return Ok(value),
+            Err(StreamError::Body(_)) if attempt < BODY_ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e.into_message()),
+        }
+    }
+}
+
+fn body_error(object: &Object<'_>, e: impl std::fmt::Display) -> StreamError {
+    StreamError::Body(format!(
+        "reading s3://{}/{}: {e}",
+        object.bucket, object.key
+    ))
+}
+
 /// Streams `object` through `hasher`; returns the digest and the number of bytes.
-async fn stream_digest(object: &Object<'_>, mut hasher: Hasher) -> Result<(String, u64), String> {
-    let mut body = get(object).await?;
+async fn stream_digest(
+    object: &Object<'_>,
+    mut hasher: Hasher,
+) -> Result<(String, u64), StreamError> {
+    let mut body = get(object).await.map_err(StreamError::Request)?;
     let mut total = 0u64;
-    while let Some(chunk) = body
-        .try_next()
-        .await
-        .map_err(|e| format!("reading s3://{}/{}: {e}", object.bucket, object.key))?
-    {
+    while let Some(chunk) = body.try_next().await.map_err(|e| body_error(object, e))? {
         total += chunk.len() as u64;
         hasher.update(&chunk);
     }
@@ -148,13 +190,20 @@ async fn stream_digest(object: &Object<'_>, mut hasher: Hasher) -> Result<(Strin
 }
 
 /// Streams both objects and compares them; Ok(true) when byte-identical.
-async fn compare_streams(a: &Object<'_>, b: &Object<'_>, read: &mut Read) -> Result<bool, String> {
+async fn compare_streams(
+    a: &Object<'_>,
+    b: &Object<'_>,
+    read: &mut Read,
+) -> Result<bool, StreamError> {
     let (left, right) = tokio::join!(get(a), get(b));
-    let (mut left, mut right) = (left?, right?);
+    let (mut left, mut right) = (
+        left.map_err(StreamError::Request)?,
+        right.map_err(StreamError::Request)?,
+    );
     read.gets += 2;
     let (mut l, mut r) = (bytes::Bytes::new(), bytes::Bytes::new());
     let (mut left_done, mut right_done) = (false, false);
-    let error = |o: &Object<'_>, e| format!("reading s3://{}/{}: {e}", o.bucket, o.key);
+    let error = body_error;
     loop {
         if l.is_empty() && !left_done {
             match left.try_next().await.map_err(|e| error(a, e))? {
@@ -194,7 +243,19 @@ pub async fn settle(
     let unverified = |reason: String| Outcome::new(Class::Unverified, Tier::Deep, reason);
     match evidence::deep_plan(source_head, destination_head) {
         DeepPlan::Impossible(reason) => unverified(reason),
-        DeepPlan::CompareBytes => match compare_streams(source, destination, read).await {
+        DeepPlan::CompareBytes => match reading_again(|| {
+            let mut attempt_read = Read::default();
+            async move {
+                let same = compare_streams(source, destination, &mut attempt_read).await;
+                same.map(|same| (same, attempt_read))
+            }
+        })
+        .await
+        .map(|(same, attempt_read)| {
+            read.gets += attempt_read.gets;
+            read.bytes += attempt_read.bytes;
+            same
+        }) {
             Ok(true) => Outcome::new(Class::Match, Tier::Deep, "bytes identical"),
             Ok(false) => Outcome::new(Class::ContentMismatch, Tier::Deep, "bytes differ"),
             Err(e) => unverified(e),
@@ -224,12 +285,16 @@ pub async fn settle(
                 }
                 _ => None,
             };
-            let hasher = match Hasher::new(&target, layout.clone()) {
-                Ok(h) => h,
-                Err(e) => return unverified(e),
-            };
+            if let Err(e) = Hasher::new(&target, layout.clone()) {
+                return unverified(e);
+            }
             read.gets += 1;
-            match stream_digest(streamed, hasher).await {
+            let digest = reading_again(|| {
+                let hasher = Hasher::new(&target, layout.clone()).expect("built once above");
+                stream_digest(streamed, hasher)
+            })
+            .await;
+            match digest {
                 Err(e) => unverified(e),
                 Ok((actual, bytes)) => {
                     read.bytes += bytes;

@@ -37,6 +37,7 @@ use super::diff::{self, Batch, Bucket, DiffOptions, Pages};
 use super::inventory::{self, Inventory, InventoryError, Location, ReadOptions};
 use super::keys::KeyPlan;
 use super::listing::{self, KeyRange, ListError, ListRequest, ObjectEntry};
+use super::shutdown::Shutdown;
 use crate::aws::requests::RequestCounter;
 pub use class::{Class, Count, Outcome, Tally, Tier};
 use cost::Estimate;
@@ -75,6 +76,9 @@ pub struct Options {
     /// Only source keys in this range, and the destination keys they map to (a shard;
     /// live listings only).
     pub shard: Option<KeyRange>,
+    /// Stops the run early (Ctrl-C, SIGTERM): what was compared is still counted and
+    /// reported, and the summary says the run was interrupted.
+    pub shutdown: Shutdown,
 }
 
 impl Default for Options {
@@ -90,6 +94,7 @@ impl Default for Options {
             seed: 0x5eed,
             examples: 20,
             shard: None,
+            shutdown: Shutdown::new(),
         }
     }
 }
@@ -206,11 +211,15 @@ pub struct Summary {
     pub sides: [SideReport; 2],
     pub allow_extra: bool,
     pub elapsed: Duration,
+    /// Set when a signal stopped the run before every pair was compared.
+    pub interrupted: Option<String>,
 }
 
 /// The run's verdict, from which the exit code follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// Stopped by a signal: the counts cover only part of the keys.
+    Interrupted,
     /// Every key matched (extra keys allowed by `--allow-extra` aside).
     Verified,
     /// Something is missing, extra, or differs.
@@ -221,7 +230,9 @@ pub enum Verdict {
 
 impl Summary {
     pub fn verdict(&self) -> Verdict {
-        if self.tally.has_failures(self.allow_extra) {
+        if self.interrupted.is_some() {
+            Verdict::Interrupted
+        } else if self.tally.has_failures(self.allow_extra) {
             Verdict::Failed
         } else if self.tally.count(Class::Unverified).objects > 0 {
             Verdict::Unverified
@@ -430,7 +441,15 @@ pub async fn run(
     announce: &(dyn Fn(String) + Send + Sync),
 ) -> Result<Summary, VerifyError> {
     let started = Instant::now();
-    let sorted = read_inventories([&source, &destination], &options.inventory, announce).await?;
+    let sorted = tokio::select! {
+        read = read_inventories([&source, &destination], &options.inventory, announce) => read?,
+        _ = options.shutdown.draining() => {
+            return Err(VerifyError::Other(format!(
+                "interrupted by {} while reading the inventories; nothing was compared",
+                options.shutdown.cause().unwrap_or("a signal")
+            )))
+        }
+    };
     if sorted.iter().any(Option::is_none) {
         announce(cost::listing_line());
     }
@@ -451,10 +470,22 @@ pub async fn run(
     let mut queue = queue::Queue::new(options.queue_in_memory, options.inventory.temp_dir.clone());
     let matched = Arc::new(Mutex::new(join::Matched::default()));
     let mut batches = pairs(&source, &destination, &sorted, &plan, &options, &matched).await;
-    while let Some(batch) = batches.recv().await {
-        let batch = batch?;
+    let shutdown = options.shutdown.clone();
+    // Objects each side's listing (or inventory) gave, whatever tier settles them.
+    let mut listed = [0u64; 2];
+    loop {
+        let batch = tokio::select! {
+            biased;
+            _ = shutdown.draining() => break,
+            batch = batches.recv() => match batch {
+                Some(batch) => batch?,
+                None => break,
+            },
+        };
         let mut recorder = recorder.lock().expect("recorder lock");
         for pair in batch {
+            listed[0] += u64::from(pair.source.is_some());
+            listed[1] += u64::from(pair.destination.is_some());
             let outcome = match (&pair.source, &pair.destination) {
                 (Some(_), None) => {
                     Outcome::new(Class::Missing, Tier::Listing, "not in the destination")
@@ -482,8 +513,11 @@ pub async fn run(
         }
     }
 
+    drop(batches);
     {
         let matched = *matched.lock().expect("matched lock");
+        listed[0] += matched.objects;
+        listed[1] += matched.objects;
         recorder
             .lock()
             .expect("recorder lock")
@@ -518,17 +552,20 @@ pub async fn run(
     {
         let tally = &recorder.lock().expect("recorder lock").tally;
         announce(format!(
-            "tier 1 done in {:.1}s: {} source and {} destination objects listed, {} pairs settled; {} requests so far ({})",
+            "tier 1 {} in {:.1}s: {} source and {} destination objects listed, {} pairs settled by the listings, {} left for tier 2; {} requests so far ({})",
+            if shutdown.is_draining() { "stopped" } else { "done" },
             tier1_started.elapsed().as_secs_f64(),
-            cost::thousands(tally.source.objects),
-            cost::thousands(tally.destination.objects),
+            cost::thousands(listed[0]),
+            cost::thousands(listed[1]),
             cost::thousands(tally.settled_by[0]),
+            cost::thousands(queue.len()),
             cost::thousands(counter.total()),
             cost::dollars(counter.cost())
         ));
     }
     // Default encryption only matters for pairs whose ETags differ.
-    let (source_encryption, destination_encryption) = if queue.is_empty() {
+    let (source_encryption, destination_encryption) = if queue.is_empty() || shutdown.is_draining()
+    {
         (BucketEncryption::NotChecked, BucketEncryption::NotChecked)
     } else {
         tokio::join!(
@@ -547,7 +584,7 @@ pub async fn run(
             ));
         }
     }
-    if !queue.is_empty() {
+    if !queue.is_empty() && !shutdown.is_draining() {
         for line in cost::estimate_lines(&estimate, options.deep, options.sample) {
             announce(line);
         }
@@ -577,12 +614,25 @@ pub async fn run(
         .drain()
         .map_err(|e| VerifyError::Other(format!("reading the tier-2 queue: {e}")))?;
     for item in drain {
+        if shutdown.is_draining() {
+            break;
+        }
         let (s, d) =
             item.map_err(|e| VerifyError::Other(format!("reading the tier-2 queue: {e}")))?;
-        let permit = limit.clone().acquire_owned().await.expect("never closed");
+        let permit = tokio::select! {
+            biased;
+            _ = shutdown.draining() => break,
+            permit = limit.clone().acquire_owned() => permit.expect("never closed"),
+        };
         let context = context.clone();
+        let shutdown = shutdown.clone();
         tasks.spawn(async move {
-            context.settle(s, d).await;
+            // At `Cancelling`, a pair still being read is left out, not half-recorded.
+            tokio::select! {
+                biased;
+                _ = context.settle(s, d) => {}
+                _ = shutdown.cancelled() => {}
+            }
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
@@ -590,15 +640,26 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
     let sampled = match &context.sample {
         None => None,
+        Some(_) if shutdown.is_draining() => None,
         Some(reservoir) => {
             let kept = std::mem::take(&mut reservoir.lock().expect("reservoir lock").kept);
             let checked = kept.len() as u64;
             for open in kept {
-                let permit = limit.clone().acquire_owned().await.expect("never closed");
+                let permit = tokio::select! {
+                    biased;
+                    _ = shutdown.draining() => break,
+                    permit = limit.clone().acquire_owned() => permit.expect("never closed"),
+                };
                 let context = context.clone();
+                let shutdown = shutdown.clone();
                 tasks.spawn(async move {
-                    let outcome = context.deep(&open).await;
-                    context.record(&outcome, &open.source, &open.destination);
+                    tokio::select! {
+                        biased;
+                        outcome = context.deep(&open) => {
+                            context.record(&outcome, &open.source, &open.destination);
+                        }
+                        _ = shutdown.cancelled() => {}
+                    }
                     drop(permit);
                 });
             }
@@ -645,6 +706,8 @@ pub async fn run(
         ],
         allow_extra: options.allow_extra,
         elapsed: started.elapsed(),
+        interrupted: shutdown
+            .describe("the counts cover only the keys compared before it; run verify again"),
     })
 }
 

@@ -1,45 +1,36 @@
 //! The pairs the listings could not settle, held between tier 1 and tier 2: in memory
-//! up to a limit, then in an anonymous temporary file (spill records), so a bucket
+//! up to a limit, then in an anonymous temporary file (`spill::EntryQueue`), so a bucket
 //! where every ETag differs (SSE-KMS on both sides) does not grow memory. Holding them
 //! until the listing ends is what lets verify say how many requests tiers 2 and 3
 //! will make before it makes them.
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io;
 use std::path::PathBuf;
 
 use crate::transfer::listing::ObjectEntry;
-use crate::transfer::spill::{self, RawEntry, RecordReader};
+use crate::transfer::spill::{EntryDrain, EntryQueue};
 
+/// Pairs, each queued as its source entry followed by its destination entry.
 pub struct Queue {
-    memory: Vec<(ObjectEntry, ObjectEntry)>,
-    memory_limit: usize,
-    file: Option<BufWriter<File>>,
-    dir: Option<PathBuf>,
-    len: u64,
+    entries: EntryQueue,
     bytes: u64,
-    buffer: Vec<u8>,
 }
 
 impl Queue {
+    /// `memory_limit` pairs in memory before the rest go to a file in `dir`.
     pub fn new(memory_limit: usize, dir: Option<PathBuf>) -> Queue {
         Queue {
-            memory: Vec::new(),
-            memory_limit,
-            file: None,
-            dir,
-            len: 0,
+            entries: EntryQueue::new(memory_limit.saturating_mul(2), dir),
             bytes: 0,
-            buffer: Vec::new(),
         }
     }
 
     pub fn len(&self) -> u64 {
-        self.len
+        self.entries.len() / 2
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.entries.is_empty()
     }
 
     /// Bytes of the queued objects (source side).
@@ -48,77 +39,39 @@ impl Queue {
     }
 
     pub fn push(&mut self, source: ObjectEntry, destination: ObjectEntry) -> io::Result<()> {
-        self.len += 1;
         self.bytes += source.size;
-        if self.memory.len() < self.memory_limit {
-            self.memory.push((source, destination));
-            return Ok(());
-        }
-        if self.file.is_none() {
-            let file = match &self.dir {
-                Some(dir) => tempfile::tempfile_in(dir)?,
-                None => tempfile::tempfile()?,
-            };
-            self.file = Some(BufWriter::with_capacity(256 * 1024, file));
-        }
-        self.buffer.clear();
-        for entry in [&source, &destination] {
-            spill::encode(&RawEntry::of(entry), &mut self.buffer).map_err(io::Error::other)?;
-        }
-        self.file
-            .as_mut()
-            .expect("created above")
-            .write_all(&self.buffer)
+        self.entries.push(source)?;
+        self.entries.push(destination)
     }
 
     /// Everything queued, in the order it came.
     pub fn drain(self) -> io::Result<Drain> {
-        let file = match self.file {
-            None => None,
-            Some(writer) => {
-                let mut file = writer.into_inner().map_err(|e| e.into_error())?;
-                file.seek(SeekFrom::Start(0))?;
-                Some(RecordReader::new(BufReader::with_capacity(
-                    256 * 1024,
-                    file,
-                )))
-            }
-        };
         Ok(Drain {
-            memory: self.memory.into_iter(),
-            file,
+            entries: self.entries.drain()?,
         })
     }
 }
 
 pub struct Drain {
-    memory: std::vec::IntoIter<(ObjectEntry, ObjectEntry)>,
-    file: Option<RecordReader<BufReader<File>>>,
+    entries: EntryDrain,
 }
 
 impl Iterator for Drain {
     type Item = io::Result<(ObjectEntry, ObjectEntry)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(pair) = self.memory.next() {
-            return Some(Ok(pair));
-        }
-        let reader = self.file.as_mut()?;
-        let mut read_one = || -> io::Result<Option<ObjectEntry>> {
-            match reader.next_record()? {
-                None => Ok(None),
-                Some(record) => spill::decode(record)?.to_entry().map(Some),
-            }
+        let source = match self.entries.next()? {
+            Ok(source) => source,
+            Err(e) => return Some(Err(e)),
         };
-        match (read_one(), read_one()) {
-            (Ok(None), _) => None,
-            (Ok(Some(source)), Ok(Some(destination))) => Some(Ok((source, destination))),
-            (Ok(Some(_)), Ok(None)) => Some(Err(io::Error::new(
+        Some(match self.entries.next() {
+            Some(Ok(destination)) => Ok((source, destination)),
+            Some(Err(e)) => Err(e),
+            None => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "queue file ends inside a pair",
-            ))),
-            (Err(e), _) | (_, Err(e)) => Some(Err(e)),
-        }
+            )),
+        })
     }
 }
 
