@@ -87,9 +87,14 @@ pub struct PoliciesArgs {
     #[arg(long, value_enum, default_value_t = TextOrJson::Json)]
     pub format: TextOrJson,
     /// Print instead the least-privilege read-only policy `s3bridge audit` needs, per
-    /// account.
+    /// account. It reads no object: an auditor holding it cannot download data.
     #[arg(long)]
     pub auditor: bool,
+    /// With --auditor: add what `audit --object-status` needs (s3:ListBucket and
+    /// s3:GetObject on the replicating buckets' objects, which also allows downloads of
+    /// objects whose key the auditor may use or that are not KMS-encrypted).
+    #[arg(long, requires = "auditor")]
+    pub object_status: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +125,11 @@ pub struct AuditArgs {
     /// Profile for the destination account (default as for the source).
     #[arg(long, value_name = "PROFILE")]
     pub destination_profile: Option<String>,
+    /// Also HEAD the most recent objects of replicating buckets for their replication
+    /// status (FAILED objects are findings). Needs s3:GetObject, which the default auditor
+    /// policy leaves out: `s3bridge policies SPEC --auditor --object-status` adds it.
+    #[arg(long)]
+    pub object_status: bool,
 }
 
 /// How to reach the source account.
@@ -319,7 +329,8 @@ pub struct CopyArgs {
     pub source_profile: Option<String>,
     /// Profile for the destination side. When the two sides use different credentials,
     /// objects are streamed GET → PUT through this machine instead of copied server-side.
-    /// With --assume-copy-role it is only used to resolve the destination key's alias.
+    /// With --assume-copy-role it is only used to create the batch engine's job (in the
+    /// destination account).
     #[arg(long, value_name = "NAME")]
     pub destination_profile: Option<String>,
     /// Spec mode: assume the spec's copy role (from the source profile's credentials) for
@@ -333,7 +344,8 @@ pub struct CopyArgs {
     #[arg(long, value_name = "REGION")]
     pub destination_region: Option<String>,
     /// Encrypt copies with this KMS key ARN (SSE-KMS). Spec mode: default the
-    /// destination's key, resolved from its alias with kms:DescribeKey.
+    /// destination's key, resolved from its alias ARN with kms:DescribeKey (granted to
+    /// the copy role); a local --dry-run needs no key.
     #[arg(long, value_name = "ARN")]
     pub destination_kms_key: Option<String>,
     /// Storage class of the copies (default: the spec rule's, else the source object's).
@@ -380,7 +392,7 @@ pub struct CopyArgs {
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
     /// Batch engine: s3://BUCKET/PREFIX/ where the manifest is uploaded and S3 writes the
-    /// completion report (default: the spec's `s3bridge/batch-copy/` in the source bucket;
+    /// completion report (default: the spec's `s3bridge/batch-copy/` in the destination bucket;
     /// required with s3:// URLs).
     #[arg(long, value_name = "S3URL")]
     pub work_prefix: Option<String>,

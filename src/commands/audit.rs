@@ -71,7 +71,10 @@ pub fn run(args: &AuditArgs) -> Result<Status> {
             source: source.context("source account credentials")?,
             destination: destination.context("destination account credentials")?,
         };
-        Ok::<_, anyhow::Error>(audit::run(&desired, &sessions).await)
+        let scope = audit::reads::Scope {
+            object_status: args.object_status,
+        };
+        Ok::<_, anyhow::Error>(audit::run(&desired, &sessions, scope).await)
     })?;
     let report = match outcome {
         Ok(report) => report,
@@ -81,6 +84,12 @@ pub fn run(args: &AuditArgs) -> Result<Status> {
             return Ok(Status::CouldNotRun);
         }
     };
+    if !args.object_status && !desired.replications.is_empty() {
+        eprintln!(
+            "note: recent objects' replication status was not read; add --object-status to check it \
+             (it needs s3:GetObject: `s3bridge policies SPEC --auditor --object-status`)"
+        );
+    }
     let spec_path = args.spec.display().to_string();
     match args.format {
         AuditFormat::Text => print!(

@@ -32,8 +32,11 @@ struct Setup {
     settings: DestinationSettings,
     /// Spec mode: the model says ACLs are disabled; ad hoc: ask the bucket.
     probe_acl: bool,
-    /// Spec mode: the destination key's alias to resolve when no ARN is known.
+    /// Spec mode: the destination key's alias ARN, resolved with DescribeKey (which the
+    /// copy role is granted) when no key ARN is known; never for a dry run.
     key_alias: Option<String>,
+    /// Spec mode: the accounts each side's credentials must act in.
+    accounts: Option<[Vec<String>; 2]>,
 }
 
 fn default_region() -> String {
@@ -85,6 +88,7 @@ fn ad_hoc(args: &CopyArgs, destination: &str) -> Result<Setup> {
         },
         probe_acl: true,
         key_alias: None,
+        accounts: None,
     })
 }
 
@@ -94,6 +98,12 @@ fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
         &[spec.copy.include.clone(), args.include.clone()].concat(),
         &[spec.copy.exclude.clone(), args.exclude.clone()].concat(),
     )?;
+    let (source_work, destination_work) = super::spec_work_prefixes(spec);
+    super::skip_work_prefixes(
+        &mut plan,
+        source_work.as_deref(),
+        destination_work.as_deref(),
+    );
     let copy_role = model::role_arn_for(spec, RolePurpose::Copy);
     let access = |side: Side| {
         let b = spec.side(side);
@@ -117,14 +127,14 @@ fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
     let (kms_key_arn, key_alias) = match (&args.destination_kms_key, &spec.destination.kms_key) {
         (Some(arn), _) => (Some(arn.clone()), None),
         (None, KmsKeySpec::Existing(arn)) => (Some(arn.clone()), None),
-        (None, KmsKeySpec::Create) => (
-            None,
-            desired.key(Side::Destination).map(|k| k.alias.clone()),
-        ),
+        (None, KmsKeySpec::Create) => (None, desired.key(Side::Destination).map(|k| k.alias_arn())),
     };
+    let sides = [access(Side::Source), access(Side::Destination)];
+    let accounts = super::expected_accounts(spec, [&sides[0], &sides[1]]);
+    let [source, destination] = sides;
     Ok(Setup {
-        source: (access(Side::Source), spec.source.bucket.clone()),
-        destination: (access(Side::Destination), spec.destination.bucket.clone()),
+        source: (source, spec.source.bucket.clone()),
+        destination: (destination, spec.destination.bucket.clone()),
         plan,
         settings: DestinationSettings {
             kms_key_arn,
@@ -146,10 +156,12 @@ fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
         probe_acl: desired.bucket(Side::Destination).settings.object_ownership
             != "BucketOwnerEnforced",
         key_alias,
+        accounts: Some(accounts),
     })
 }
 
-/// The key ARN behind an alias, in the destination's account (aliases only resolve there).
+/// The key ARN behind the destination key's alias ARN (an alias ARN names the key in its
+/// own account, where a bare alias would resolve in the caller's).
 async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
     let described = session
         .kms()
@@ -160,9 +172,9 @@ async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
         .map_err(|e| anyhow::anyhow!(aws_sdk_kms::error::DisplayErrorContext(e)))
         .with_context(|| {
             format!(
-                "cannot resolve the destination key {alias} to its ARN (the bucket policy only accepts that key); \
-                 pass --destination-kms-key ARN (`terraform output -raw destination_kms_key_arn` in the bundle), \
-                 or --destination-profile with a principal allowed kms:DescribeKey (the copy role is not)"
+                "cannot resolve the destination key {alias} to its ARN (copies are encrypted with it); \
+                 the copy role is allowed kms:DescribeKey on it once the bundle is applied; \
+                 or pass --destination-kms-key ARN (`terraform output -raw destination_kms_key_arn` in the bundle)"
             )
         })?;
     described
@@ -225,18 +237,22 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
     };
     let shard = super::shard_range(&args.shard, &setup.source.1)?;
     // The batch engine (`--engine batch`): checked before anything is listed.
+    // S3PutObjectCopy jobs run in the destination Region (S3 user guide,
+    // batch-ops-copy-object: "Copy jobs must be created in the destination Region").
     let batch = super::copy_batch::prepare(
         args,
         spec.as_ref(),
         (&setup.source.1, &setup.destination.1),
-        &setup.source.0.region,
+        &setup.destination.0.region,
         &mut setup.plan,
         &setup.settings,
     )?;
-    // Jobs are created with the source side's own credentials, never the copy role's.
+    // Jobs are created in the destination account with the destination side's own
+    // credentials (--destination-profile or the default chain), never the copy role's.
     let job_access = Access {
+        profile: args.destination_profile.clone(),
         assume_role: None,
-        ..setup.source.0.clone()
+        ..setup.destination.0.clone()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -252,21 +268,16 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         } else {
             Transport::Stream
         };
-        if let (None, Some(alias)) = (&setup.settings.kms_key_arn, &setup.key_alias) {
-            // The copy role may not describe keys; a destination profile given next to
-            // --assume-copy-role is used for this one lookup.
-            let lookup = match (&args.destination_profile, args.assume_copy_role) {
-                (Some(profile), true) => {
-                    Session::connect(&Access {
-                        profile: Some(profile.clone()),
-                        assume_role: None,
-                        ..setup.destination.0.clone()
-                    })
-                    .await?
-                }
-                _ => destination_session.clone(),
-            };
-            setup.settings.kms_key_arn = Some(resolve_alias(&lookup, alias).await?);
+        if let Some(accounts) = &setup.accounts {
+            super::expect_accounts([&source_session, &destination_session], accounts).await?;
+        }
+        // A local dry run sends nothing encrypted: it needs no key (a batch dry run prints
+        // the job, which names it).
+        let needs_key = !args.dry_run || batch.is_some();
+        if let (None, Some(alias), true) =
+            (&setup.settings.kms_key_arn, &setup.key_alias, needs_key)
+        {
+            setup.settings.kms_key_arn = Some(resolve_alias(&destination_session, alias).await?);
         }
         let counter = RequestCounter::new();
         let listing = |session: &Session| session.s3_with(|b| counter.attach(b));

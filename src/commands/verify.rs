@@ -25,6 +25,8 @@ struct Target {
     /// Regions from the spec; None (ad hoc) asks S3.
     regions: [Option<String>; 2],
     title: String,
+    /// Spec mode: the spec, whose accounts the credentials must act in.
+    spec: Option<crate::spec::Spec>,
 }
 
 fn target(args: &VerifyArgs) -> Result<std::result::Result<Target, Status>> {
@@ -35,8 +37,15 @@ fn target(args: &VerifyArgs) -> Result<std::result::Result<Target, Status>> {
                 Err(status) => return Ok(Err(status)),
             };
             let spec = loaded.spec;
-            let plan = KeyPlan::from_spec(&spec)
+            let mut plan = KeyPlan::from_spec(&spec)
                 .with_context(|| format!("{spec:?}'s key plan", spec = args.targets[0]))?;
+            // The bundle's Batch Operations manifests and reports are not copied data.
+            let (source_work, destination_work) = super::spec_work_prefixes(&spec);
+            super::skip_work_prefixes(
+                &mut plan,
+                source_work.as_deref(),
+                destination_work.as_deref(),
+            );
             Ok(Ok(Target {
                 plan,
                 title: format!("{} → {}", spec.source.bucket, spec.destination.bucket),
@@ -45,6 +54,7 @@ fn target(args: &VerifyArgs) -> Result<std::result::Result<Target, Status>> {
                     Some(spec.source.region.clone()),
                     Some(spec.destination.region.clone()),
                 ],
+                spec: Some(spec),
             }))
         }
         [source, destination] => {
@@ -57,6 +67,7 @@ fn target(args: &VerifyArgs) -> Result<std::result::Result<Target, Status>> {
                 ),
                 buckets: [source_bucket, destination_bucket],
                 regions: [args.source_region.clone(), args.destination_region.clone()],
+                spec: None,
             }))
         }
         _ => bail!("give a spec file, or two s3:// URLs"),
@@ -144,6 +155,10 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
             ),
         );
         let (source, destination) = (source?, destination?);
+        if let Some(spec) = &target.spec {
+            let accounts = super::expected_accounts(spec, [&source.access, &destination.access]);
+            super::expect_accounts([&source, &destination], &accounts).await?;
+        }
         let counter = RequestCounter::default();
         let [source_inventory, destination_inventory] = inventories;
         let sides = (

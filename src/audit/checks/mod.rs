@@ -291,7 +291,7 @@ mod tests {
                     metrics: format!("Enabled {RTC_MINUTES} minutes"),
                 })
                 .collect();
-            let t = targets(desired, side);
+            let t = targets(desired, side, Default::default());
             LiveSide {
                 bucket: LiveBucket {
                     exists: true,
