@@ -47,6 +47,7 @@ pub fn run(args: &PoliciesArgs) -> Result<Status> {
                 name: format!("{}-auditor/audit-read-only", desired.name),
                 kind: Kind::Iam,
                 account,
+                attached_to: None,
                 document,
             })
             .collect()
@@ -57,7 +58,7 @@ pub fn run(args: &PoliciesArgs) -> Result<Status> {
         TextOrJson::Json => {
             let out: Vec<_> = documents
                 .iter()
-                .map(|d| json!({"name": d.name, "kind": d.kind.as_str(), "account": d.account, "document": d.document.to_json()}))
+                .map(|d| json!({"name": d.name, "kind": d.kind.as_str(), "account": d.account, "attached_to": d.attached_to, "document": d.document.to_json()}))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&out)?);
         }

@@ -6,6 +6,7 @@
 //! with it — so generate and audit can never disagree about an action list or a setting.
 
 mod policies;
+pub mod requests;
 
 use std::collections::BTreeMap;
 
@@ -265,6 +266,7 @@ impl Desired {
                 name: format!("{}/trust", role.name),
                 kind: Kind::Trust,
                 account: role.account.clone(),
+                attached_to: Some(role.arn.clone()),
                 document: role.trust.clone(),
             });
             for (policy, document) in &role.policies {
@@ -272,6 +274,7 @@ impl Desired {
                     name: format!("{}/{policy}", role.name),
                     kind: Kind::Iam,
                     account: role.account.clone(),
+                    attached_to: Some(role.arn.clone()),
                     document: document.clone(),
                 });
             }
@@ -281,6 +284,7 @@ impl Desired {
                 name: format!("{}/bucket-policy", bucket.name),
                 kind: Kind::Bucket,
                 account: bucket.account.clone(),
+                attached_to: Some(bucket.arn.clone()),
                 document: bucket.policy.clone(),
             });
         }
@@ -289,6 +293,7 @@ impl Desired {
                 name: format!("{}/key-policy", key.alias),
                 kind: Kind::Key,
                 account: key.account.clone(),
+                attached_to: Some(self.bucket(key.side).key.as_str().to_string()),
                 document: key.policy.clone(),
             });
         }
@@ -297,6 +302,7 @@ impl Desired {
                 name: format!("{}/statements-to-add", grants.key_arn),
                 kind: Kind::Key,
                 account: grants.account.clone(),
+                attached_to: Some(grants.key_arn.clone()),
                 document: grants.statements.clone(),
             });
         }

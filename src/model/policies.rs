@@ -276,10 +276,31 @@ pub(crate) fn batch_copy_role(
             Statement::allow("ReadSourceObjects")
                 .actions(BATCH_COPY_SOURCE_OBJECTS)
                 .resources([source.objects_arn()]),
-            // Covers the completion reports under the work prefix too.
+            // Copies only with the destination key: the bucket policy spares this role
+            // its encryption denies (for the SSE-S3 reports), so its own policy keeps
+            // every other write SSE-KMS with the bucket's key.
             Statement::allow("WriteDestinationObjects")
                 .actions(BATCH_COPY_DESTINATION_OBJECTS)
+                .resources([destination.objects_arn()])
+                .condition(
+                    "StringEquals",
+                    "s3:x-amz-server-side-encryption",
+                    vec!["aws:kms".into()],
+                )
+                .condition(
+                    "StringEquals",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                    vec![destination.key.clone()],
+                ),
+            Statement::allow("TagDestinationObjects")
+                .actions(BATCH_COPY_DESTINATION_TAGS)
                 .resources([destination.objects_arn()]),
+            // S3 writes completion reports with SSE-S3 ("Completion reports are always
+            // encrypted with Amazon S3 managed keys", S3 user guide,
+            // batch-ops-examples-reports): only under the work prefix.
+            Statement::allow("WriteReports")
+                .actions(BATCH_REPORT_WRITE)
+                .resources([format!("{}/{prefix}*", destination.bucket_arn)]),
             Statement::allow("ReadManifests")
                 .actions(BATCH_COPY_MANIFEST_READ)
                 .resources([format!("{}/{prefix}*", destination.bucket_arn)]),
@@ -409,7 +430,8 @@ fn only_when_named(statement: Statement, key: &str, expected: Term) -> Statement
 ///
 /// The encryption denies spare the S3 Batch Operations roles whose jobs write their
 /// reports into this bucket: S3 always writes completion reports with SSE-S3, which they
-/// would refuse. Those roles may only write under their report prefix anyway.
+/// would refuse. Those roles' own policies allow SSE-S3 writes only under their work
+/// prefix (the batch copy role writes elsewhere only with SSE-KMS and the bucket's key).
 pub(crate) fn bucket_policy(
     bucket: &SideFacts,
     roles: &[Role],

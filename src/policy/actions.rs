@@ -62,9 +62,13 @@ pub const BATCH_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 /// tags.
 pub const BATCH_COPY_SOURCE_OBJECTS: &[&str] = &["s3:GetObject", "s3:GetObjectTagging"];
 
-/// Batch copy role, on destination objects: the copy with its tags. No ACLs: the bundle's
-/// buckets enforce bucket-owner ownership.
-pub const BATCH_COPY_DESTINATION_OBJECTS: &[&str] = &["s3:PutObject", "s3:PutObjectTagging"];
+/// Batch copy role, on destination objects: the copy (only SSE-KMS with the bucket's
+/// key, a condition of its statement). No ACLs: the bundle's buckets enforce
+/// bucket-owner ownership.
+pub const BATCH_COPY_DESTINATION_OBJECTS: &[&str] = &["s3:PutObject"];
+
+/// Batch copy role, on destination objects: the copied tags.
+pub const BATCH_COPY_DESTINATION_TAGS: &[&str] = &["s3:PutObjectTagging"];
 
 /// Batch copy role, reading its manifests under the work prefix of the destination
 /// bucket (S3 Batch Operations reads the manifest object as the job's role).
