@@ -11,12 +11,10 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use s3bridge::model::requests::{catalogue, Caller, Expect, Request};
-use serde_json::{json, Value};
+use serde_json::Value;
 use support::{repo, stderr, stdout};
 
 fn policies(spec: &Path, extra: &[&str]) -> Value {
@@ -35,40 +33,7 @@ fn requests_of(spec_path: &Path) -> Vec<Request> {
 
 /// Runs the evaluator over `requests` with `documents`; one decision per request.
 fn evaluate(documents: &Value, auditor: &Value, requests: &[Request]) -> Vec<Value> {
-    let dir = repo().join("tests/iam");
-    assert!(
-        dir.join("node_modules/@cloud-copilot/iam-simulate")
-            .exists(),
-        "the IAM evaluator is not installed: run ./scripts/setup (npm ci in tests/iam)"
-    );
-    let patched = std::fs::read_to_string(dir.join(
-        "node_modules/@cloud-copilot/iam-simulate/dist/esm/simulation_engine/simulationEngine.js",
-    ))
-    .unwrap();
-    assert!(
-        patched.contains("s3bridge-patch:colon-variable-keys"),
-        "iam-simulate is not patched (tests/iam/patch-iam-simulate.mjs): run ./scripts/setup"
-    );
-    let mut child = Command::new("node")
-        .arg(dir.join("evaluate.mjs"))
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run node (Node.js 18+ is needed for the permission tests)");
-    let input = json!({"documents": documents, "auditor": auditor, "requests": requests});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "evaluator failed: {}", stderr(&out));
-    let results: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(results.len(), requests.len());
-    results
+    support::iam::evaluate(documents, auditor, &serde_json::to_value(requests).unwrap())
 }
 
 fn describe(r: &Request) -> String {
@@ -258,28 +223,44 @@ fn the_evaluator_refuses_once_a_statement_is_gone() {
 }
 
 #[test]
-fn an_auditor_the_spec_does_not_list_cannot_read_created_keys() {
-    // example.yaml lists no auditors: the --auditor policy alone does not get past the
-    // key policy (what AWS does; moto ignores key policies, see tests/audit.rs).
-    let spec = repo().join("fixtures/specs/example.yaml");
-    let requests: Vec<Request> = requests_of(&spec)
+fn an_auditor_the_spec_does_not_list_reads_keys_only_through_account_recovery() {
+    // two-way.yaml: the source key has `kms_key_recovery: account` (the root administers
+    // it, so the account's IAM policies decide), the destination key `admins` (no root
+    // statement: only the principals the key policy names). An auditor role holding the
+    // --auditor policy but not listed under `auditors:` is let in by the first, refused by
+    // the second — what AWS does, where moto ignores key policies (tests/audit.rs).
+    let spec = repo().join("fixtures/specs/two-way.yaml");
+    let listed = requests_of(&spec)
         .into_iter()
         .filter(|r| r.caller == Caller::Auditor && r.action == "kms:DescribeKey")
+        .collect::<Vec<_>>();
+    assert_eq!(listed.len(), 2, "one created key per side");
+    let unlisted: Vec<Request> = listed
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            let account = r.resource.split(':').nth(4).unwrap().to_string();
+            r.principal = format!("arn:aws:iam::{account}:role/auditor-not-in-spec");
+            r.context
+                .insert("aws:PrincipalArn".into(), r.principal.clone());
+            r
+        })
         .collect();
-    assert_eq!(requests.len(), 2, "one created key per side");
+    let all: Vec<Request> = listed.iter().chain(&unlisted).cloned().collect();
     let results = evaluate(
         &policies(&spec, &[]),
         &policies(&spec, &["--auditor"]),
-        &requests,
+        &all,
     );
-    for (request, result) in requests.iter().zip(&results) {
-        assert_eq!(request.expect, Expect::Deny);
-        assert!(
-            result["decision"].as_str().unwrap().ends_with("Denied"),
-            "{} → {result}",
-            describe(request)
-        );
-    }
+    let decisions: Vec<&str> = results
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        ["Allowed", "Allowed", "Allowed", "ImplicitlyDenied"],
+        "listed (source, destination), unlisted (source: recovery, destination: admins only)"
+    );
 }
 
 /// docs/permissions.md between the markers: the catalogue of the example spec.

@@ -288,7 +288,7 @@ pub(crate) fn batch_copy_role(
                     vec!["aws:kms".into()],
                 )
                 .condition(
-                    "StringEquals",
+                    "ArnEquals",
                     "s3:x-amz-server-side-encryption-aws-kms-key-id",
                     vec![destination.key.clone()],
                 ),

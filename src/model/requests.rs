@@ -995,18 +995,24 @@ fn audit(b: &mut Builder<'_>, spec: &Spec) {
             );
         }
         if t.key.created {
-            // KMS checks the key policy: only the auditors the spec lists are named there.
-            let expect = if listed.is_empty() {
-                Expect::Deny
-            } else {
-                Expect::Allow
-            };
-            let step = if listed.is_empty() {
-                "an auditor the spec's `auditors` does not list: the key policy refuses it"
-            } else {
-                "read the key (the key policy names the spec's auditors)"
+            // KMS checks the key policy: it names the spec's auditors; with
+            // `kms_key_recovery: account` the account root administers the key (which
+            // includes these reads), so the account's IAM policies decide for anyone else.
+            let recovery = spec.side(side).kms_key_recovery;
+            let (expect, step) = match (listed.is_empty(), recovery) {
+                (false, _) => (Expect::Allow, "read the key (the key policy names the spec's auditors)"),
+                (true, KeyRecovery::Account) => (
+                    Expect::Allow,
+                    "an auditor `auditors` does not list: allowed through the account-recovery statement (IAM decides)",
+                ),
+                (true, KeyRecovery::Admins) => (
+                    Expect::Deny,
+                    "an auditor `auditors` does not list: the key policy refuses it",
+                ),
             };
             let key = b.side(side).key;
+            let mut context = ctx(&[]);
+            context.insert("kms:ResourceAliases".into(), t.key.id.clone());
             for read in reads::KEY.iter().chain(reads::CREATED_KEY) {
                 b.push(
                     flow,
@@ -1014,7 +1020,7 @@ fn audit(b: &mut Builder<'_>, spec: &Spec) {
                     a,
                     read.action,
                     (&key, &t.account),
-                    ctx(&[]),
+                    context.clone(),
                     expect,
                     pages::KEY_POLICIES,
                 );
