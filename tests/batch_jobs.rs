@@ -453,7 +453,8 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
     let bodies: Vec<String> = stub
         .requests()
         .iter()
-        .filter(|r| r.method == "POST")
+        // CreateJob requests (the other POSTs are STS: the account check)
+        .filter(|r| r.method == "POST" && r.path.starts_with("/v20180820/jobs"))
         .map(|r| r.body.clone())
         .collect();
     assert_eq!(bodies.len(), 2);

@@ -172,13 +172,25 @@ async fn readme_copy_and_verify_run_as_the_copy_role_alone() {
     );
     moto.enforce_iam(false);
 
-    assert_eq!(dry.status.code(), Some(0), "dry run: {}", stderr(&dry));
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "dry run: {}\n{}",
+        stdout(&dry),
+        stderr(&dry)
+    );
     assert!(
         !stderr(&dry).contains("DescribeKey"),
         "a dry run needs no key: {}",
         stderr(&dry)
     );
-    assert_eq!(copied.status.code(), Some(0), "copy: {}", stderr(&copied));
+    assert_eq!(
+        copied.status.code(),
+        Some(0),
+        "copy: {}\n{}",
+        stdout(&copied),
+        stderr(&copied)
+    );
     let summary: serde_json::Value = serde_json::from_str(&stdout(&copied)).unwrap();
     assert!(summary["copied"].as_u64().unwrap() >= 2, "{summary}");
     assert!(
