@@ -965,6 +965,7 @@ async fn kms_decision(world: &World, side: Side, auditor: &str, without_recovery
         .kms()
         .get_key_policy()
         .key_id(&key)
+        .policy_name("default")
         .send()
         .await
         .unwrap()
