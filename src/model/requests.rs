@@ -250,6 +250,47 @@ pub fn catalogue(spec: &Spec, desired: &Desired) -> Vec<Request> {
     b.out
 }
 
+/// A service principal assumes `role` for a resource of its own account (allowed), and
+/// for another account's (denied: the confused-deputy conditions of the trust policy).
+fn service_trust(
+    b: &mut Builder<'_>,
+    flow: &'static str,
+    (service, step): (&str, &str),
+    (role, account): (&str, &str),
+    context: &[(&str, &str)],
+    source: &'static str,
+) {
+    let service = (service, Caller::Service);
+    b.push(
+        flow,
+        step,
+        service,
+        ASSUME_ROLE,
+        (role, account),
+        ctx(context),
+        Expect::Allow,
+        source,
+    );
+    let other_bucket = format!("arn:aws:s3:::{OTHER_BUCKET}");
+    let elsewhere: Vec<(&str, &str)> = context
+        .iter()
+        .map(|(key, _)| match *key {
+            "aws:SourceArn" => (*key, other_bucket.as_str()),
+            _ => (*key, "999999999999"),
+        })
+        .collect();
+    b.push(
+        flow,
+        "the service acting for another account cannot assume the role (confused deputy)",
+        service,
+        ASSUME_ROLE,
+        (role, account),
+        ctx(&elsewhere),
+        Expect::Deny,
+        pages::CONFUSED_DEPUTY,
+    );
+}
+
 fn replication(b: &mut Builder<'_>, from: Side) {
     let flow = match from {
         Side::Source => "live replication (source → destination)",
@@ -260,17 +301,18 @@ fn replication(b: &mut Builder<'_>, from: Side) {
     };
     let (src, dst) = (b.side(from), b.side(from.other()));
     let r = (role.as_str(), Caller::Bundle);
-    b.push(
+    service_trust(
+        b,
         flow,
-        "S3 assumes the replication role for this bucket",
-        ("s3.amazonaws.com", Caller::Service),
-        ASSUME_ROLE,
+        (
+            "s3.amazonaws.com",
+            "S3 assumes the replication role for this bucket",
+        ),
         (&role, src.account),
-        ctx(&[
+        &[
             ("aws:SourceAccount", src.account),
             ("aws:SourceArn", src.bucket_arn),
-        ]),
-        Expect::Allow,
+        ],
         pages::REPLICATION_PERMISSIONS,
     );
     for action in REPLICATION_SOURCE_BUCKET {
@@ -353,20 +395,6 @@ fn replication(b: &mut Builder<'_>, from: Side) {
         );
     }
     // Must-deny.
-    let other_account = "999999999999";
-    b.push(
-        flow,
-        "S3 acting for a bucket of another account cannot assume the role (confused deputy)",
-        ("s3.amazonaws.com", Caller::Service),
-        ASSUME_ROLE,
-        (&role, src.account),
-        ctx(&[
-            ("aws:SourceAccount", other_account),
-            ("aws:SourceArn", &format!("arn:aws:s3:::{OTHER_BUCKET}")),
-        ]),
-        Expect::Deny,
-        pages::CONFUSED_DEPUTY,
-    );
     b.push(
         flow,
         "no replica into another bucket",
@@ -401,14 +429,15 @@ fn batch_replication(b: &mut Builder<'_>) {
     let src = b.side(Side::Source);
     let r = (role.as_str(), Caller::Bundle);
     let work = format!("{}/{}", src.bucket_arn, batch.prefix);
-    b.push(
+    service_trust(
+        b,
         flow,
-        "S3 Batch Operations assumes the batch role for a job of the source account",
-        ("batchoperations.s3.amazonaws.com", Caller::Service),
-        ASSUME_ROLE,
+        (
+            "batchoperations.s3.amazonaws.com",
+            "S3 Batch Operations assumes the batch role for a job of the source account",
+        ),
         (&role, src.account),
-        ctx(&[("aws:SourceAccount", src.account)]),
-        Expect::Allow,
+        &[("aws:SourceAccount", src.account)],
         pages::BATCH_PERMISSIONS,
     );
     for action in BATCH_SOURCE_BUCKET {
@@ -477,16 +506,6 @@ fn batch_replication(b: &mut Builder<'_>) {
         Expect::Deny,
         pages::BATCH_REPLICATION,
     );
-    b.push(
-        flow,
-        "S3 Batch Operations for a job of another account cannot assume the role",
-        ("batchoperations.s3.amazonaws.com", Caller::Service),
-        ASSUME_ROLE,
-        (&role, src.account),
-        ctx(&[("aws:SourceAccount", "999999999999")]),
-        Expect::Deny,
-        pages::CONFUSED_DEPUTY,
-    );
 }
 
 fn batch_copy(b: &mut Builder<'_>) {
@@ -509,14 +528,15 @@ fn batch_copy(b: &mut Builder<'_>) {
         Expect::Allow,
         pages::BATCH_COPY_CROSS_ACCOUNT,
     );
-    b.push(
+    service_trust(
+        b,
         flow,
-        "S3 Batch Operations assumes the batch copy role for a job of the destination account",
-        ("batchoperations.s3.amazonaws.com", Caller::Service),
-        ASSUME_ROLE,
+        (
+            "batchoperations.s3.amazonaws.com",
+            "S3 Batch Operations assumes the batch copy role for a job of the destination account",
+        ),
         (&role, dst.account),
-        ctx(&[("aws:SourceAccount", dst.account)]),
-        Expect::Allow,
+        &[("aws:SourceAccount", dst.account)],
         pages::BATCH_PERMISSIONS,
     );
     b.push(
@@ -620,16 +640,6 @@ fn batch_copy(b: &mut Builder<'_>) {
         src.sse_kms(&src.key),
         Expect::Deny,
         pages::BATCH_COPY,
-    );
-    b.push(
-        flow,
-        "S3 Batch Operations for a job of another account cannot assume the role",
-        ("batchoperations.s3.amazonaws.com", Caller::Service),
-        ASSUME_ROLE,
-        (&role, dst.account),
-        ctx(&[("aws:SourceAccount", "999999999999")]),
-        Expect::Deny,
-        pages::CONFUSED_DEPUTY,
     );
 }
 
