@@ -643,6 +643,16 @@ fn batch_copy(b: &mut Builder<'_>) {
     );
 }
 
+/// A must-deny request of one principal: step, action, (resource, its account), context,
+/// the page that decides it.
+type Denied<'a> = (
+    &'a str,
+    &'static str,
+    (String, &'a str),
+    BTreeMap<String, String>,
+    &'static str,
+);
+
 fn copy_server_side(b: &mut Builder<'_>, spec: &Spec) {
     let flow = "copy, server-side (--assume-copy-role)";
     let Some(role) = b.role(RolePurpose::Copy) else {
@@ -742,13 +752,7 @@ fn copy_server_side(b: &mut Builder<'_>, spec: &Spec) {
         );
     }
     // Must-deny.
-    let denied: [(
-        &str,
-        &'static str,
-        (String, &str),
-        BTreeMap<String, String>,
-        &'static str,
-    ); 7] = [
+    let denied: [Denied<'_>; 7] = [
         (
             "no read over plain HTTP",
             "s3:GetObject",
@@ -853,28 +857,26 @@ fn copy_streamed(b: &mut Builder<'_>, spec: &Spec) {
         (reader.as_str(), Caller::Unrestricted),
         (writer.as_str(), Caller::Unrestricted),
     );
-    for action in ["s3:ListBucket"] {
-        b.push(
-            flow,
-            "list the source",
-            reader,
-            action,
-            (src.bucket_arn, src.account),
-            ctx(&[]),
-            Expect::Allow,
-            pages::S3_ACTIONS,
-        );
-        b.push(
-            flow,
-            "list the destination",
-            writer,
-            action,
-            (dst.bucket_arn, dst.account),
-            ctx(&[]),
-            Expect::Allow,
-            pages::S3_ACTIONS,
-        );
-    }
+    b.push(
+        flow,
+        "list the source",
+        reader,
+        "s3:ListBucket",
+        (src.bucket_arn, src.account),
+        ctx(&[]),
+        Expect::Allow,
+        pages::S3_ACTIONS,
+    );
+    b.push(
+        flow,
+        "list the destination",
+        writer,
+        "s3:ListBucket",
+        (dst.bucket_arn, dst.account),
+        ctx(&[]),
+        Expect::Allow,
+        pages::S3_ACTIONS,
+    );
     for action in ["s3:GetObject", "s3:GetObjectTagging"] {
         b.push(
             flow,
