@@ -209,9 +209,14 @@ pub struct PoliciesArgs {
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
     /// Print instead the least-privilege read-only policy `s3bridge audit` needs, per
-    /// account.
+    /// account. It reads no object: an auditor holding it cannot download data.
     #[arg(long)]
     pub auditor: bool,
+    /// With --auditor: add what `audit --object-status` needs (s3:ListBucket and
+    /// s3:GetObject on the replicating buckets' objects, which also allows downloads of
+    /// objects whose key the auditor may use or that are not KMS-encrypted).
+    #[arg(long, requires = "auditor")]
+    pub object_status: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -236,6 +241,11 @@ pub struct AuditArgs {
     /// default credential chain (or as the chain itself when the spec names none).
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Also HEAD the most recent objects of replicating buckets for their replication
+    /// status (FAILED objects are findings). Needs s3:GetObject, which the default auditor
+    /// policy leaves out: `s3bridge policies SPEC --auditor --object-status` adds it.
+    #[arg(long)]
+    pub object_status: bool,
 }
 
 #[derive(Debug, Args)]
@@ -430,11 +440,12 @@ pub struct CopyArgs {
     /// Spec mode: assume the spec's copy role (from the source side's credentials) for
     /// both sides, so S3 copies server-side. Without it, sides with different profiles
     /// are streamed GET → PUT through this machine; with it, --destination-profile is
-    /// only used to resolve the destination key's alias.
+    /// only used to create the batch engine's job (in the destination account).
     #[arg(long)]
     pub assume_copy_role: bool,
     /// Encrypt copies with this KMS key ARN (SSE-KMS). Spec mode: default the
-    /// destination's key, resolved from its alias with kms:DescribeKey.
+    /// destination's key, resolved from its alias ARN with kms:DescribeKey (granted to
+    /// the copy role); a local --dry-run needs no key.
     #[arg(long, value_name = "ARN")]
     pub destination_kms_key: Option<String>,
     /// Storage class of the copies (default: the spec rule's, else the source object's).
@@ -484,7 +495,7 @@ pub struct CopyArgs {
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
     /// Batch engine: s3://BUCKET/PREFIX/ where the manifest is uploaded and S3 writes the
-    /// completion report (default: the spec's `s3bridge/batch-copy/` in the source bucket;
+    /// completion report (default: the spec's `s3bridge/batch-copy/` in the destination bucket;
     /// required with s3:// URLs).
     #[arg(long, value_name = "S3URL")]
     pub work_prefix: Option<String>,

@@ -4,8 +4,10 @@
 //! statement for policies), and the drift is undone so the next step starts clean.
 //! The output formats are checked on a drifted state (SARIF against the official 2.1.0
 //! schema, JUnit parsed back), and last, with moto enforcing IAM, audit runs through
-//! profiles as a role holding exactly `s3bridge policies --auditor`: it succeeds, and with
-//! one read action removed it exits 2 naming that action.
+//! profiles as a role holding exactly `s3bridge policies --auditor`, listed in the spec's
+//! `auditors:` (the key policy names it, as AWS requires; the independent IAM evaluator
+//! decides the key-policy half moto ignores, and refuses an unlisted role): it succeeds,
+//! and with one read action removed it exits 2 naming that action.
 //!
 //! moto gaps are covered in tests/support/moto_server.py (bucket-policy conditions,
 //! S3 Batch Operations jobs, replication status, IAM action names), never in s3bridge.
@@ -687,7 +689,17 @@ async fn replication(world: &World) {
         .send()
         .await
         .unwrap();
-    let findings = world.expect_drift("replication", arn);
+    // Object reads are an explicit option (HEAD needs s3:GetObject, which the default
+    // auditor policy leaves out): without it the sample is not read.
+    let (code, quiet) = world.audit_json(&[]);
+    assert_eq!(code, 0, "{quiet:#}");
+    let (code, report) = world.audit_json(&["--object-status"]);
+    assert_eq!(code, 1, "{report:#}");
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        findings.iter().all(|f| f["property"] == "replication"),
+        "{report:#}"
+    );
     let f = with_id(&findings, &format!("replication/objects-failed/{bucket}"));
     assert!(
         f["actual"]
@@ -947,7 +959,83 @@ fn audit_as_auditor(world: &World, env: &[(String, String)]) -> Output {
     output
 }
 
+/// What AWS answers the auditor role's kms:DescribeKey on the live key of `side`, with the
+/// live key policy (read from moto, which does not evaluate it) and the `--auditor`
+/// policy, decided by the independent evaluator (tests/support/iam.rs).
+/// With `without_recovery`, the live policy's AccountRecovery statement is left out.
+async fn kms_decision(world: &World, side: Side, auditor: &str, without_recovery: bool) -> String {
+    let key = key_arn(world, side).await;
+    let alias = world.desired.key(side).unwrap().alias.clone();
+    let policy = world
+        .side(side)
+        .kms()
+        .get_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap()
+        .policy
+        .unwrap();
+    let policies = support::s3bridge(&["policies", &world.spec_path, "--auditor"]);
+    let account = key.split(':').nth(4).unwrap().to_string();
+    let mut live: Value = serde_json::from_str(&policy).unwrap();
+    if without_recovery {
+        let statements = live["Statement"].as_array_mut().unwrap();
+        let before = statements.len();
+        statements.retain(|s| s["Sid"] != "AccountRecovery");
+        assert_eq!(
+            statements.len(),
+            before - 1,
+            "the live key policy has AccountRecovery"
+        );
+    }
+    let documents = json!([{"name": "live/key-policy", "kind": "key", "account": account,
+        "attached_to": key, "document": live}]);
+    let request = json!([{"flow": "audit", "step": "DescribeKey", "principal": auditor,
+        "caller": "auditor", "action": "kms:DescribeKey", "resource": key,
+        "resource_account": account, "expect": "allow", "source": "",
+        "context": {"aws:SecureTransport": "true", "aws:PrincipalArn": auditor,
+            "kms:ResourceAliases": alias}}]);
+    let decision = support::iam::evaluate(
+        &documents,
+        &serde_json::from_str(&stdout(&policies)).unwrap(),
+        &request,
+    );
+    decision[0]["decision"].as_str().unwrap().to_string()
+}
+
 async fn least_privilege_and_access_denied(world: &World, scratch: &Path) {
+    // moto ignores key policies; the evaluator decides the key-policy half on the live
+    // key policy. The auditor role is listed under `auditors:` (the key policy names it);
+    // another role holding the same IAM policy gets in only through the account-recovery
+    // statement (`kms_key_recovery: account`: the account's IAM decides), and without it
+    // AWS refuses it (audit would exit 2: kms:DescribeKey denied).
+    for (side, account) in [
+        (Side::Source, SOURCE_ACCOUNT),
+        (Side::Destination, DESTINATION_ACCOUNT),
+    ] {
+        let listed = format!("arn:aws:iam::{account}:role/s3bridge-auditor");
+        let unlisted = format!("arn:aws:iam::{account}:role/another-auditor");
+        for without_recovery in [false, true] {
+            assert_eq!(
+                kms_decision(world, side, &listed, without_recovery).await,
+                "Allowed",
+                "{side}: the listed auditor"
+            );
+        }
+        assert_eq!(
+            kms_decision(world, side, &unlisted, false).await,
+            "Allowed",
+            "{side}: an unlisted auditor, through account recovery"
+        );
+        assert!(
+            kms_decision(world, side, &unlisted, true)
+                .await
+                .ends_with("Denied"),
+            "{side}: an unlisted auditor without account recovery"
+        );
+    }
     let env = auditor_profiles(world, scratch, None).await;
     let full = audit_as_auditor(world, &env);
     assert_eq!(
@@ -987,7 +1075,19 @@ async fn least_privilege_and_access_denied(world: &World, scratch: &Path) {
 #[tokio::test(flavor = "multi_thread")]
 async fn audit_names_every_drift() {
     let moto = Moto::start();
-    let spec_path = fixture("specs/example.yaml");
+    // The example spec with the auditor role of each account listed under `auditors:`, as
+    // AWS requires for audit to read the keys s3bridge creates.
+    let scratch = tempfile::tempdir().unwrap();
+    let spec_path = scratch.path().join("example-with-auditors.yaml");
+    std::fs::write(
+        &spec_path,
+        std::fs::read_to_string(fixture("specs/example.yaml")).unwrap()
+            + &format!(
+                "auditors:\n  - arn:aws:iam::{SOURCE_ACCOUNT}:role/s3bridge-auditor\n  \
+                 - arn:aws:iam::{DESTINATION_ACCOUNT}:role/s3bridge-auditor\n"
+            ),
+    )
+    .unwrap();
     let applied = bundle::apply(&moto, &spec_path).await;
     let world = World {
         source: moto.session(SOURCE_ACCOUNT).await,
@@ -996,7 +1096,6 @@ async fn audit_names_every_drift() {
         spec_path: spec_path.display().to_string(),
         moto,
     };
-    let scratch = tempfile::tempdir().unwrap();
 
     existing_objects_need_a_batch_job(&world).await;
     clean_audit(&world);

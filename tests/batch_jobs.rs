@@ -297,6 +297,9 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
     let dir = tempfile::tempdir().unwrap();
     let spec_path = example();
     let spec_arg = spec_path.to_str().unwrap();
+    // The job runs in the source account: act there (the command checks it first).
+    let envs = support::acting_in(dir.path(), SOURCE_ACCOUNT, &moto.endpoint);
+    let s3bridge = |args: &[&str]| support::s3bridge_with(args, &envs);
 
     let wait = |format: &str| {
         s3bridge(&[
@@ -450,7 +453,8 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
     let bodies: Vec<String> = stub
         .requests()
         .iter()
-        .filter(|r| r.method == "POST")
+        // CreateJob requests (the other POSTs are STS: the account check)
+        .filter(|r| r.method == "POST" && r.path.starts_with("/v20180820/jobs"))
         .map(|r| r.body.clone())
         .collect();
     assert_eq!(bodies.len(), 2);

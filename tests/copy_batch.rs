@@ -399,7 +399,8 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
 }
 
 /// The example spec with `copy.engine: batch`, dry run: the model's role, work prefix
-/// (in the source bucket) and the destination key are in the job.
+/// (in the destination bucket) and the destination key are in the job, created in the
+/// destination account.
 async fn spec_mode(moto: &Moto, dir: &Path) {
     let text = std::fs::read_to_string(support::fixture("specs/example.yaml")).unwrap();
     let edited = text.replace("copy:\n", "copy:\n  engine: batch\n");
@@ -429,8 +430,10 @@ async fn spec_mode(moto: &Moto, dir: &Path) {
     std::fs::write(
         &config,
         format!(
-            "[profile src]\nrole_arn = arn:aws:iam::{}:role/operator\ncredential_source = Environment\nregion = {REGION}\n",
-            support::SOURCE_ACCOUNT
+            "[profile src]\nrole_arn = arn:aws:iam::{}:role/operator\ncredential_source = Environment\nregion = {REGION}\n\n\
+             [profile dst]\nrole_arn = arn:aws:iam::{}:role/operator\ncredential_source = Environment\nregion = {REGION}\n",
+            support::SOURCE_ACCOUNT,
+            support::DESTINATION_ACCOUNT
         ),
     )
     .unwrap();
@@ -447,6 +450,9 @@ async fn spec_mode(moto: &Moto, dir: &Path) {
             &moto.endpoint,
             "--source-profile",
             "src",
+            // The job runs in the destination account: its credentials create it.
+            "--destination-profile",
+            "dst",
             "--destination-kms-key",
             key,
             "--storage-class",
@@ -463,9 +469,22 @@ async fn spec_mode(moto: &Moto, dir: &Path) {
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let job: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(job["AccountId"], support::SOURCE_ACCOUNT);
+    // S3PutObjectCopy jobs run in the destination account and Region, with their
+    // manifest and report in the destination bucket.
+    assert_eq!(job["AccountId"], support::DESTINATION_ACCOUNT);
     assert_eq!(job["RoleArn"], model.role_arn.as_str());
+    assert!(model.role_arn.contains(support::DESTINATION_ACCOUNT));
+    assert_eq!(model.bucket, spec.destination.bucket);
     assert_eq!(job["Report"]["Bucket"], model.bucket_arn.as_str());
+    assert!(job["Manifest"]["Location"]["ObjectArn"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{}/s3bridge/batch-copy/", model.bucket_arn)));
+    assert!(
+        stderr(&output).contains(&format!("--region {}", spec.destination.region)),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(job["Report"]["Prefix"], "s3bridge/batch-copy/reports");
     let copy = &job["Operation"]["S3PutObjectCopy"];
     assert_eq!(copy["SSEAwsKmsKeyId"], key);

@@ -84,18 +84,23 @@ async fn planned_shards_cover_every_object_once_and_stay_balanced() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     let spec_path = fixture("specs/example.yaml");
-    // A small resolution so the sample thins out (stride > 1) on 800 keys.
-    let output = s3bridge(&[
-        "shards",
-        "plan",
-        spec_path.to_str().unwrap(),
-        "--out",
-        plan.to_str().unwrap(),
-        "--resolution",
-        "128",
-        "--endpoint-url",
-        &moto.endpoint,
-    ]);
+    // A small resolution so the sample thins out (stride > 1) on 800 keys. The plan is
+    // made in the spec's source account (checked before listing).
+    let envs = support::acting_in(dir.path(), support::SOURCE_ACCOUNT, &moto.endpoint);
+    let output = support::s3bridge_with(
+        &[
+            "shards",
+            "plan",
+            spec_path.to_str().unwrap(),
+            "--out",
+            plan.to_str().unwrap(),
+            "--resolution",
+            "128",
+            "--endpoint-url",
+            &moto.endpoint,
+        ],
+        &envs,
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     assert_eq!(written["total_keys"], total);

@@ -47,10 +47,15 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: &str) {
 
 /// Runs the CLI; returns the exit code and stdout.
 fn run(moto: &Moto, args: &[&str]) -> (i32, String) {
+    run_in(moto, args, &[])
+}
+
+/// Runs the CLI with `envs` (e.g. `support::acting_in`: spec mode checks the accounts).
+fn run_in(moto: &Moto, args: &[&str], envs: &[(String, String)]) -> (i32, String) {
     let mut all: Vec<&str> = vec!["verify"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--endpoint-url", &moto.endpoint]);
-    let output = support::s3bridge(&all);
+    let output = support::s3bridge_with(&all, envs);
     let code = output.status.code().unwrap_or(-1);
     if code == 2 {
         eprintln!("stderr of {args:?}:\n{}", support::stderr(&output));
@@ -59,9 +64,13 @@ fn run(moto: &Moto, args: &[&str]) -> (i32, String) {
 }
 
 fn json(moto: &Moto, args: &[&str]) -> (i32, Value) {
+    json_in(moto, args, &[])
+}
+
+fn json_in(moto: &Moto, args: &[&str], envs: &[(String, String)]) -> (i32, Value) {
     let mut all = args.to_vec();
     all.extend_from_slice(&["--format", "json"]);
-    let (code, out) = run(moto, &all);
+    let (code, out) = run_in(moto, &all, envs);
     (
         code,
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")),
@@ -502,7 +511,10 @@ async fn sse_kms_buckets_and_spec_prefix_map() {
 
     let spec = support::fixture("specs/example.yaml");
     let spec = spec.to_str().unwrap();
-    let (code, summary) = json(&moto, &[spec]);
+    // One principal for both sides, of one of the spec's accounts (checked first).
+    let scratch = tempfile::tempdir().unwrap();
+    let envs = support::acting_in(scratch.path(), support::SOURCE_ACCOUNT, &moto.endpoint);
+    let (code, summary) = json_in(&moto, &[spec], &envs);
     assert_eq!(code, 1, "{summary:#}");
     assert_eq!(
         classes(&summary),
@@ -519,7 +531,7 @@ async fn sse_kms_buckets_and_spec_prefix_map() {
     let mismatch = &summary["examples"]["content_mismatch"][0];
     assert_eq!(mismatch["reason"], "CRC32 full-object checksums differ");
     // --deep compares the bytes (no digest of either side can be trusted).
-    let (code, summary) = json(&moto, &[spec, "--deep"]);
+    let (code, summary) = json_in(&moto, &[spec, "--deep"], &envs);
     assert_eq!(code, 1);
     assert_eq!(
         classes(&summary),

@@ -416,7 +416,13 @@ async fn read_bucket(
                     arn,
                     s3.get_bucket_replication().bucket(bucket).send()
                 ),
-                read_sample(ctx, &s3, t),
+                async {
+                    if t.object_status {
+                        read_sample(ctx, &s3, t).await
+                    } else {
+                        Ok(Vec::new())
+                    }
+                },
             );
             let configuration = configuration?
                 .and_then(|c| c.replication_configuration)
@@ -910,8 +916,9 @@ async fn read_side(
     side: Side,
     session: &Session,
     calls: &Mutex<Vec<(&'static str, Duration)>>,
+    scope: reads::Scope,
 ) -> Result<LiveSide, AuditError> {
-    let targets = reads::targets(desired, side);
+    let targets = reads::targets(desired, side, scope);
     let ctx = Ctx {
         side,
         account: &targets.account,
@@ -943,11 +950,11 @@ async fn read_side(
             results = &mut reads => (identity.await?, results),
         }
     };
-    if account != targets.account {
+    if let Err(wrong) = crate::aws::check_account(side.as_str(), &[&targets.account], &account) {
         return Err(AuditError::WrongAccount {
             side,
             expected: targets.account.clone(),
-            actual: account,
+            actual: wrong.actual,
         });
     }
     Ok(LiveSide {
@@ -960,11 +967,21 @@ async fn read_side(
 }
 
 /// Reads both sides at once.
-pub async fn read(desired: &Desired, sessions: &Sessions) -> Result<Live, AuditError> {
+pub async fn read(
+    desired: &Desired,
+    sessions: &Sessions,
+    scope: reads::Scope,
+) -> Result<Live, AuditError> {
     let calls = Mutex::new(Vec::new());
     let (source, destination) = tokio::join!(
-        read_side(desired, Side::Source, &sessions.source, &calls),
-        read_side(desired, Side::Destination, &sessions.destination, &calls),
+        read_side(desired, Side::Source, &sessions.source, &calls, scope),
+        read_side(
+            desired,
+            Side::Destination,
+            &sessions.destination,
+            &calls,
+            scope
+        ),
     );
     Ok(Live {
         source: source?,

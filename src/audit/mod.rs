@@ -298,9 +298,13 @@ impl Sessions {
 }
 
 /// Reads both accounts and compares them with `desired`.
-pub async fn run(desired: &Desired, sessions: &Sessions) -> Result<Report, AuditError> {
+pub async fn run(
+    desired: &Desired,
+    sessions: &Sessions,
+    scope: reads::Scope,
+) -> Result<Report, AuditError> {
     let started = std::time::Instant::now();
-    let live = live::read(desired, sessions).await?;
+    let live = live::read(desired, sessions, scope).await?;
     let (checks, mut findings) = checks::run(desired, &live);
     findings.sort_by(|a, b| {
         (

@@ -165,8 +165,20 @@ pub const BUCKET: &[&Read] = &[
     &GET_BUCKET_OWNERSHIP_CONTROLS,
     &GET_BUCKET_POLICY,
 ];
-/// On a bucket that replicates: its configuration and a sample of objects' status.
-pub const REPLICATING_BUCKET: &[&Read] = &[&GET_BUCKET_REPLICATION, &LIST_OBJECTS, &HEAD_OBJECT];
+/// On a bucket that replicates: its configuration.
+pub const REPLICATING_BUCKET: &[&Read] = &[&GET_BUCKET_REPLICATION];
+/// With `audit --object-status`, on a bucket that replicates: the replication status of
+/// its most recent objects. HEAD needs s3:GetObject, which also lets the auditor download
+/// any object whose key it may use (or that is not KMS-encrypted), so these reads are an
+/// explicit option with their own statements, never part of the default auditor policy.
+pub const OBJECT_STATUS: &[&Read] = &[&LIST_OBJECTS, &HEAD_OBJECT];
+
+/// What an audit reads beyond bucket, key and role settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Sample recent objects' replication status (`audit --object-status`).
+    pub object_status: bool,
+}
 /// On every key a bucket encrypts with.
 pub const KEY: &[&Read] = &[&DESCRIBE_KEY, &GET_KEY_ROTATION_STATUS];
 /// On keys s3bridge creates (whose policy the spec decides).
@@ -204,13 +216,17 @@ pub struct Targets {
     pub bucket_arn: String,
     /// The bucket is the source of a replication.
     pub replicates: bool,
+    /// Sample its recent objects' replication status (a replicating bucket, with
+    /// `Scope::object_status`).
+    pub object_status: bool,
     pub key: KeyTarget,
     pub roles: Vec<(RolePurpose, String, String)>,
     /// Look for an S3 Batch Replication job.
     pub jobs: bool,
 }
 
-pub fn targets(desired: &Desired, side: Side) -> Targets {
+pub fn targets(desired: &Desired, side: Side, scope: Scope) -> Targets {
+    let replicates = desired.replications.iter().any(|r| r.from == side);
     let bucket = desired.bucket(side);
     let key = match (&bucket.key, desired.key(side)) {
         (Term::Ref(reference), Some(created)) => KeyTarget {
@@ -231,7 +247,8 @@ pub fn targets(desired: &Desired, side: Side) -> Targets {
         partition: bucket.partition,
         bucket: bucket.name.clone(),
         bucket_arn: bucket.arn.clone(),
-        replicates: desired.replications.iter().any(|r| r.from == side),
+        replicates,
+        object_status: replicates && scope.object_status,
         key,
         roles: desired
             .roles
@@ -261,21 +278,24 @@ pub fn auditor_policy(targets: &[&Targets]) -> Document {
         };
         let mut bucket_reads: Vec<&Read> = BUCKET.to_vec();
         if t.replicates {
-            bucket_reads.extend(REPLICATING_BUCKET.iter().filter(|r| r.on == On::Bucket));
+            bucket_reads.extend(REPLICATING_BUCKET);
+        }
+        if t.object_status {
+            bucket_reads.extend(OBJECT_STATUS.iter().filter(|r| r.on == On::Bucket));
         }
         statements.push(
             Statement::allow(&format!("Read{side}BucketSettings"))
                 .actions(&actions(&bucket_reads))
                 .resources([t.bucket_arn.clone()]),
         );
-        if t.replicates {
-            let object_reads: Vec<&Read> = REPLICATING_BUCKET
+        if t.object_status {
+            let object_reads: Vec<&Read> = OBJECT_STATUS
                 .iter()
                 .copied()
                 .filter(|r| r.on == On::Objects)
                 .collect();
             statements.push(
-                Statement::allow(&format!("Read{side}ReplicationStatus"))
+                Statement::allow(&format!("Read{side}ObjectStatusCanDownload"))
                     .actions(&actions(&object_reads))
                     .resources([format!("{}/*", t.bucket_arn)]),
             );
@@ -335,10 +355,10 @@ pub fn auditor_policy(targets: &[&Targets]) -> Document {
 }
 
 /// The auditor policy of each account the spec touches, in side order.
-pub fn auditor_policies(desired: &Desired) -> Vec<(String, Document)> {
+pub fn auditor_policies(desired: &Desired, scope: Scope) -> Vec<(String, Document)> {
     let all = [
-        targets(desired, Side::Source),
-        targets(desired, Side::Destination),
+        targets(desired, Side::Source, scope),
+        targets(desired, Side::Destination, scope),
     ];
     let mut accounts: Vec<&str> = all.iter().map(|t| t.account.as_str()).collect();
     accounts.dedup();
@@ -361,6 +381,7 @@ mod tests {
         for read in BUCKET
             .iter()
             .chain(REPLICATING_BUCKET)
+            .chain(OBJECT_STATUS)
             .chain(KEY)
             .chain(CREATED_KEY)
             .chain(ROLE)

@@ -299,6 +299,46 @@ pub async fn bucket_session(
     }
 }
 
+/// Credentials that act in another account than the one the spec says they must: the
+/// check every command that acts on a spec's account makes before its first request
+/// (audit, replicate-existing, status, shards plan, copy and verify in spec mode).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the {what} credentials act in account {actual}, but the spec expects account {}; \
+     use credentials of that account (a profile with --source-profile/--destination-profile, \
+     or the default chain)",
+    expected.join(" or ")
+)]
+pub struct WrongAccount {
+    /// Whose credentials: "source", "destination", "copy role", ...
+    pub what: String,
+    /// The account(s) the spec allows for them.
+    pub expected: Vec<String>,
+    pub actual: String,
+}
+
+/// The one comparison of an identity's account with what the spec expects.
+pub fn check_account(what: &str, expected: &[&str], actual: &str) -> Result<(), WrongAccount> {
+    if expected.contains(&actual) {
+        Ok(())
+    } else {
+        Err(WrongAccount {
+            what: what.to_string(),
+            expected: expected.iter().map(|a| a.to_string()).collect(),
+            actual: actual.to_string(),
+        })
+    }
+}
+
+impl Session {
+    /// Asks STS which account these credentials act in and refuses any but `expected`.
+    pub async fn expect_account(&self, what: &str, expected: &[&str]) -> Result<()> {
+        let actual = self.account_id().await?;
+        check_account(what, expected, &actual)?;
+        Ok(())
+    }
+}
+
 /// S3 Control's own endpoint rules, minus the `<account>.` host label they add to a
 /// custom endpoint.
 #[derive(Debug, Default)]

@@ -65,11 +65,20 @@ pub fn run(args: &AuditArgs) -> Result<Status> {
                 )
             })?,
         };
-        Ok::<_, anyhow::Error>(audit::run(&desired, &sessions).await)
+        let scope = audit::reads::Scope {
+            object_status: args.object_status,
+        };
+        Ok::<_, anyhow::Error>(audit::run(&desired, &sessions, scope).await)
     })?;
     let report = outcome
         .map_err(anyhow::Error::new)
         .with_context(|| format!("could not audit {}", args.spec.display()))?;
+    if !args.object_status && !desired.replications.is_empty() {
+        crate::note!(
+            "note: recent objects' replication status was not read; add --object-status to check it \
+             (it needs s3:GetObject: `s3bridge policies SPEC --auditor --object-status`)"
+        );
+    }
     let spec_path = args.spec.display().to_string();
     match args.format {
         AuditFormat::Text => out!(

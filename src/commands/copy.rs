@@ -40,8 +40,11 @@ struct Setup {
     settings: DestinationSettings,
     /// Spec mode: the model says ACLs are disabled; ad hoc: ask the bucket.
     probe_acl: bool,
-    /// Spec mode: the destination key's alias to resolve when no ARN is known.
+    /// Spec mode: the destination key's alias ARN, resolved with DescribeKey (which the
+    /// copy role is granted) when no key ARN is known; never for a dry run.
     key_alias: Option<String>,
+    /// Spec mode: the accounts each side's credentials must act in.
+    accounts: Option<[Vec<String>; 2]>,
 }
 
 const SESSION: &str = "s3bridge-copy";
@@ -85,26 +88,33 @@ fn ad_hoc(args: &CopyArgs, destination: &str) -> Result<Setup> {
         },
         probe_acl: true,
         key_alias: None,
+        accounts: None,
     })
 }
 
 fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
     let mut plan = KeyPlan::from_spec(spec)?;
     plan.filter = key_filter(Some(spec), &args.filter)?;
+    let (source_work, destination_work) = super::spec_work_prefixes(spec);
+    super::skip_work_prefixes(
+        &mut plan,
+        source_work.as_deref(),
+        destination_work.as_deref(),
+    );
     let access =
         |side: Side| transfer_access(&args.aws, spec, side, args.assume_copy_role, SESSION);
     let desired = model::build(spec);
     let (kms_key_arn, key_alias) = match (&args.destination_kms_key, &spec.destination.kms_key) {
         (Some(arn), _) => (Some(arn.clone()), None),
         (None, KmsKeySpec::Existing(arn)) => (Some(arn.clone()), None),
-        (None, KmsKeySpec::Create) => (
-            None,
-            desired.key(Side::Destination).map(|k| k.alias.clone()),
-        ),
+        (None, KmsKeySpec::Create) => (None, desired.key(Side::Destination).map(|k| k.alias_arn())),
     };
+    let sides = [access(Side::Source)?, access(Side::Destination)?];
+    let accounts = super::expected_accounts(spec, [&sides[0], &sides[1]]);
+    let [source, destination] = sides;
     Ok(Setup {
-        source: (access(Side::Source)?, spec.source.bucket.clone()),
-        destination: (access(Side::Destination)?, spec.destination.bucket.clone()),
+        source: (source, spec.source.bucket.clone()),
+        destination: (destination, spec.destination.bucket.clone()),
         regions: [
             Some(spec.source.region.clone()),
             Some(spec.destination.region.clone()),
@@ -130,10 +140,12 @@ fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
         probe_acl: desired.bucket(Side::Destination).settings.object_ownership
             != "BucketOwnerEnforced",
         key_alias,
+        accounts: Some(accounts),
     })
 }
 
-/// The key ARN behind an alias, in the destination's account (aliases only resolve there).
+/// The key ARN behind the destination key's alias ARN (an alias ARN names the key in its
+/// own account, where a bare alias would resolve in the caller's).
 async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
     let described = session
         .kms()
@@ -144,9 +156,9 @@ async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
         .aws_hinted(
             "DescribeKey",
             alias,
-            "the destination bucket policy only accepts that key's ARN: pass --destination-kms-key ARN \
-             (`terraform output -raw destination_kms_key_arn` in the bundle), or --destination-profile \
-             with a principal allowed kms:DescribeKey (the copy role is not)",
+            "copies are encrypted with that key and the destination bucket policy only accepts its ARN; \
+             the copy role is allowed kms:DescribeKey on it once the bundle is applied; or pass \
+             --destination-kms-key ARN (`terraform output -raw destination_kms_key_arn` in the bundle)",
         )
         .with_context(|| format!("resolving the destination key {alias} to its ARN"))?;
     described
@@ -210,11 +222,13 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
     };
     let shard = super::shard_range(&args.shard, &setup.source.1)?;
     // The batch engine (`--engine batch`): checked before anything is listed.
+    // S3PutObjectCopy jobs run in the destination Region (S3 user guide,
+    // batch-ops-copy-object: "Copy jobs must be created in the destination Region").
     let mut batch = super::copy_batch::prepare(
         args,
         spec.as_ref(),
         (&setup.source.1, &setup.destination.1),
-        &setup.source.0.region,
+        &setup.destination.0.region,
         &mut setup.plan,
         &setup.settings,
     )?;
@@ -249,12 +263,14 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         setup.source.0.region = source_session.access.region.clone();
         setup.destination.0.region = destination_session.access.region.clone();
         if let Some(batch) = &mut batch {
-            batch.set_region(&setup.source.0.region);
+            batch.set_region(&setup.destination.0.region);
         }
-        // Jobs are created with the source side's own credentials, never the copy role's.
+        // Jobs are created in the destination account with the destination side's own
+        // credentials (--destination-profile or the default chain), never the copy role's.
         let job_access = Access {
+            profile: args.aws.profile(Side::Destination),
             assume_role: None,
-            ..setup.source.0.clone()
+            ..setup.destination.0.clone()
         };
         let same_principal = setup.source.0.profile == setup.destination.0.profile
             && setup.source.0.assume_role == setup.destination.0.assume_role;
@@ -263,21 +279,16 @@ pub fn run(args: &CopyArgs) -> Result<Status> {
         } else {
             Transport::Stream
         };
-        if let (None, Some(alias)) = (&setup.settings.kms_key_arn, &setup.key_alias) {
-            // The copy role may not describe keys; a destination profile given next to
-            // --assume-copy-role is used for this one lookup.
-            let lookup = match (&args.aws.destination_profile, args.assume_copy_role) {
-                (Some(profile), true) => {
-                    Session::connect(&Access {
-                        profile: Some(profile.clone()),
-                        assume_role: None,
-                        ..setup.destination.0.clone()
-                    })
-                    .await?
-                }
-                _ => destination_session.clone(),
-            };
-            setup.settings.kms_key_arn = Some(resolve_alias(&lookup, alias).await?);
+        if let Some(accounts) = &setup.accounts {
+            super::expect_accounts([&source_session, &destination_session], accounts).await?;
+        }
+        // A local dry run sends nothing encrypted: it needs no key (a batch dry run prints
+        // the job, which names it).
+        let needs_key = !args.dry_run || batch.is_some();
+        if let (None, Some(alias), true) =
+            (&setup.settings.kms_key_arn, &setup.key_alias, needs_key)
+        {
+            setup.settings.kms_key_arn = Some(resolve_alias(&destination_session, alias).await?);
         }
         let counter = RequestCounter::new();
         let listing = |session: &Session| session.s3_with(|b| counter.attach(b));

@@ -36,8 +36,9 @@ pub(super) struct BatchCopy {
     /// Empty or ending in '/'.
     work_prefix: String,
     spec_name: Option<String>,
-    /// Spec mode: the source account, where the job runs; ad hoc: asked of STS.
+    /// Spec mode: the destination account, where the job runs; ad hoc: asked of STS.
     account_id: Option<String>,
+    /// The destination Region, where S3PutObjectCopy jobs must be created.
     region: String,
     /// The temporary manifest is removed after its upload unless --manifest named it.
     keep_manifest: bool,
@@ -131,8 +132,8 @@ pub(super) fn prepare(
         (None, None) => {
             return Err(Problem::usage(
                 "--engine batch with s3:// URLs needs --work-prefix s3://BUCKET/PREFIX/",
-                "where the manifest is uploaded and S3 writes the completion report (a bucket in the account \
-                 that runs the job)",
+                "where the manifest is uploaded and S3 writes the completion report: a bucket of the destination \
+                 account and Region, where the job runs",
             )
             .into())
         }
@@ -143,15 +144,8 @@ pub(super) fn prepare(
         spec.map(|_| format!("s3bridge status {}", args.source)),
     )?;
     let (source_bucket, destination_bucket) = buckets;
-    for segment in &mut plan.segments {
-        if work_bucket == source_bucket && work_prefix.starts_with(&segment.source_prefix) {
-            segment.source_skip.push(work_prefix.clone());
-        }
-        if work_bucket == destination_bucket && work_prefix.starts_with(&segment.destination_prefix)
-        {
-            segment.destination_skip.push(work_prefix.clone());
-        }
-    }
+    let work = |bucket: &str| (work_bucket == bucket).then_some(work_prefix.as_str());
+    super::skip_work_prefixes(plan, work(source_bucket), work(destination_bucket));
     let (path, keep_manifest) = match &args.manifest {
         Some(path) => (path.clone(), true),
         None => (
@@ -167,7 +161,7 @@ pub(super) fn prepare(
         work_bucket,
         work_prefix,
         spec_name: spec.map(|s| s.name.clone()),
-        account_id: spec.map(|s| s.source.account_id.clone()),
+        account_id: spec.map(|s| s.destination.account_id.clone()),
         region: region.to_string(),
         keep_manifest,
         follow,
@@ -258,14 +252,16 @@ async fn upload(
 }
 
 impl BatchCopy {
-    /// The region the job runs in, once the source bucket's is known (ad hoc: HeadBucket).
+    /// The region the job runs in, once the destination bucket's is known (ad hoc:
+    /// HeadBucket): S3PutObjectCopy jobs run in the destination Region.
     pub fn set_region(&mut self, region: &str) {
         self.region = region.to_string();
     }
 
     /// After the copy stage: creates (or, dry run, prints) the job over the manifest and
-    /// follows it. `job_access` reaches the account that runs the job (the source
-    /// profile's credentials, never the copy role, which may not create jobs).
+    /// follows it. `job_access` reaches the account that runs the job, the destination's
+    /// (the destination profile's credentials, never the copy role, which may not create
+    /// jobs); in spec mode they must belong to the destination account.
     pub async fn finish(
         self,
         summary: Summary,
@@ -308,7 +304,14 @@ impl BatchCopy {
         }
         let session = Session::connect(job_access).await?;
         let account_id = match &self.account_id {
-            Some(account) => account.clone(),
+            Some(account) => {
+                if !dry_run {
+                    session
+                        .expect_account("destination (batch copy job)", &[account])
+                        .await?;
+                }
+                account.clone()
+            }
             None => session.account_id().await?,
         };
         let manifest_key = job::copy_manifest_key(&self.work_prefix, &manifest.digest);

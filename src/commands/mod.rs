@@ -182,6 +182,39 @@ pub fn run(cli: Cli) -> Result<Status> {
     }
 }
 
+/// Keeps s3bridge's own work files (Batch Operations manifests and reports under a work
+/// prefix) out of a key plan, on the side(s) whose bucket holds them.
+pub(crate) fn skip_work_prefixes(
+    plan: &mut crate::transfer::keys::KeyPlan,
+    source: Option<&str>,
+    destination: Option<&str>,
+) {
+    for segment in &mut plan.segments {
+        if let Some(prefix) = source.filter(|p| p.starts_with(&segment.source_prefix)) {
+            segment.source_skip.push(prefix.to_string());
+        }
+        if let Some(prefix) = destination.filter(|p| p.starts_with(&segment.destination_prefix)) {
+            segment.destination_skip.push(prefix.to_string());
+        }
+    }
+}
+
+/// The work prefixes of a spec's bundle: Batch Replication's in the source bucket, the
+/// batch copy's in the destination bucket.
+pub(crate) fn spec_work_prefixes(spec: &crate::spec::Spec) -> (Option<String>, Option<String>) {
+    let desired = crate::model::build(spec);
+    let in_bucket = |batch: &Option<crate::model::Batch>, bucket: &str| {
+        batch
+            .as_ref()
+            .filter(|b| b.bucket == bucket)
+            .map(|b| b.prefix.clone())
+    };
+    (
+        in_bucket(&desired.batch, &spec.source.bucket),
+        in_bucket(&desired.batch_copy, &spec.destination.bucket),
+    )
+}
+
 /// `s3bridge man`: the top-level page on stdout, or every page into a directory.
 fn man(out: Option<&std::path::Path>) -> Result<Status> {
     use anyhow::Context;
@@ -348,10 +381,55 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-/// A session into the source account of `spec` (status, replicate-existing, shards).
+/// A session into the source account of `spec` (status, replicate-existing, shards),
+/// refused (exit 2) when its credentials act in another account.
 pub(crate) async fn source_session(spec: &Spec, aws: &AwsArgs) -> Result<crate::aws::Session> {
     let (access, _) = side_access(aws, Side::Source, Some(&spec.source), "s3bridge")?;
-    crate::aws::Session::connect(&access).await
+    let session = crate::aws::Session::connect(&access).await?;
+    session
+        .expect_account("source", &[&spec.source.account_id])
+        .await?;
+    Ok(session)
+}
+
+/// The accounts each side's credentials may act in, in spec mode of `copy` and `verify`:
+/// the copy role's account when both sides assume it; a side's own account when each
+/// side has its own credentials; either account when one principal reaches both buckets.
+pub(crate) fn expected_accounts(
+    spec: &crate::spec::Spec,
+    sides: [&crate::aws::Access; 2],
+) -> [Vec<String>; 2] {
+    use crate::spec::Side;
+    let copy_role = crate::model::role_arn_for(spec, crate::model::RolePurpose::Copy);
+    let same_principal =
+        sides[0].profile == sides[1].profile && sides[0].assume_role == sides[1].assume_role;
+    let own = |side: Side| vec![spec.side(side).account_id.clone()];
+    [Side::Source, Side::Destination].map(|side| {
+        let access = sides[side as usize];
+        if access.assume_role.as_deref() == Some(copy_role.as_str()) {
+            own(spec.copy_role.account)
+        } else if same_principal {
+            let mut both = own(Side::Source);
+            both.extend(own(Side::Destination));
+            both.dedup();
+            both
+        } else {
+            own(side)
+        }
+    })
+}
+
+/// Checks both sides' sessions against `expected_accounts`.
+pub(crate) async fn expect_accounts(
+    sessions: [&crate::aws::Session; 2],
+    expected: &[Vec<String>; 2],
+) -> Result<()> {
+    for (i, (session, accounts)) in sessions.iter().zip(expected).enumerate() {
+        let what = if i == 0 { "source" } else { "destination" };
+        let accounts: Vec<&str> = accounts.iter().map(String::as_str).collect();
+        session.expect_account(what, &accounts).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

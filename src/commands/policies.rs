@@ -23,13 +23,32 @@ pub fn run(args: &PoliciesArgs) -> Result<Status> {
              audit under `auditors:`, or kms:DescribeKey will be denied to it"
         );
     }
+    if args.auditor {
+        if args.object_status {
+            eprintln!(
+                "note: with --object-status the policy allows s3:GetObject on the replicating buckets' objects \
+                 (HEAD needs it): the auditor can then download any object that is not encrypted with a KMS key, \
+                 or whose key it may use"
+            );
+        } else {
+            eprintln!(
+                "note: this policy reads no object, so an auditor holding it cannot download data; \
+                 `s3bridge audit --object-status` also reads recent objects' replication status and needs \
+                 s3:GetObject: print that policy with --auditor --object-status"
+            );
+        }
+    }
+    let scope = crate::audit::reads::Scope {
+        object_status: args.object_status,
+    };
     let documents = if args.auditor {
-        crate::audit::reads::auditor_policies(&desired)
+        crate::audit::reads::auditor_policies(&desired, scope)
             .into_iter()
             .map(|(account, document)| NamedDocument {
                 name: format!("{}-auditor/audit-read-only", desired.name),
                 kind: Kind::Iam,
                 account,
+                attached_to: None,
                 document,
             })
             .collect()
@@ -40,7 +59,7 @@ pub fn run(args: &PoliciesArgs) -> Result<Status> {
         TextOrJson::Json => {
             let out: Vec<_> = documents
                 .iter()
-                .map(|d| json!({"name": d.name, "kind": d.kind.as_str(), "account": d.account, "document": d.document.to_json()}))
+                .map(|d| json!({"name": d.name, "kind": d.kind.as_str(), "account": d.account, "attached_to": d.attached_to, "document": d.document.to_json()}))
                 .collect();
             outln!("{}", serde_json::to_string_pretty(&out)?)?;
         }

@@ -29,6 +29,8 @@ struct Target {
     /// How each side is reached, and its region (None: ask the bucket).
     access: [(Access, Option<String>); 2],
     title: String,
+    /// Spec mode: the spec, whose accounts the credentials must act in.
+    spec: Option<crate::spec::Spec>,
 }
 
 fn target(args: &VerifyArgs) -> Result<Target> {
@@ -49,11 +51,19 @@ fn target(args: &VerifyArgs) -> Result<Target> {
                     Some(spec.side(side).region.clone()),
                 ))
             };
+            // The bundle's Batch Operations manifests and reports are not copied data.
+            let (source_work, destination_work) = super::spec_work_prefixes(&spec);
+            super::skip_work_prefixes(
+                &mut plan,
+                source_work.as_deref(),
+                destination_work.as_deref(),
+            );
             Ok(Target {
                 title: plan.describe(&spec.source.bucket, &spec.destination.bucket),
                 plan,
                 buckets: [spec.source.bucket.clone(), spec.destination.bucket.clone()],
                 access: [access(SpecSide::Source)?, access(SpecSide::Destination)?],
+                spec: Some(spec.clone()),
             })
         }
         [source, destination] => {
@@ -80,6 +90,7 @@ fn target(args: &VerifyArgs) -> Result<Target> {
                     side_access(&args.aws, SpecSide::Source, None, SESSION)?,
                     side_access(&args.aws, SpecSide::Destination, None, SESSION)?,
                 ],
+                spec: None,
             })
         }
         _ => Err(Problem::usage(
@@ -131,6 +142,10 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
                 format!("reaching the destination bucket s3://{}", target.buckets[1])
             })?,
         );
+        if let Some(spec) = &target.spec {
+            let accounts = super::expected_accounts(spec, [&source.access, &destination.access]);
+            super::expect_accounts([&source, &destination], &accounts).await?;
+        }
         let counter = RequestCounter::default();
         let [source_inventory, destination_inventory] = inventories;
         let sides = (

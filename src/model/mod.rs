@@ -6,6 +6,7 @@
 //! with it — so generate and audit can never disagree about an action list or a setting.
 
 mod policies;
+pub mod requests;
 
 use std::collections::BTreeMap;
 
@@ -20,8 +21,10 @@ pub const KEY_DELETION_WINDOW_DAYS: u32 = 30;
 /// Replication Time Control's only threshold.
 pub const RTC_MINUTES: u32 = 15;
 pub const DEFAULT_BATCH_PREFIX: &str = "s3bridge/batch-replication/";
-/// Where, in the source bucket, `s3bridge copy --engine batch` puts its manifests and
-/// S3 writes the job's completion reports.
+/// Where, in the destination bucket, `s3bridge copy --engine batch` puts its manifests and
+/// S3 writes the job's completion reports: in the account and Region where the copy job
+/// runs (S3PutObjectCopy jobs "must be created in the destination Region", S3 user guide,
+/// batch-ops-copy-object), so nothing but the source objects crosses an account.
 pub const BATCH_COPY_PREFIX: &str = "s3bridge/batch-copy/";
 
 /// Bucket settings s3bridge enforces on both buckets.
@@ -89,6 +92,18 @@ pub struct Key {
 impl Key {
     pub fn module(&self) -> String {
         format!("{}_key", self.side)
+    }
+
+    /// The alias ARN (`alias` is `alias/NAME`): names the key from any account, where a
+    /// bare alias resolves in the caller's account.
+    pub fn alias_arn(&self) -> String {
+        format!(
+            "arn:{}:kms:{}:{}:{}",
+            partition_for_region(&self.region),
+            self.region,
+            self.account,
+            self.alias
+        )
     }
 }
 
@@ -251,6 +266,7 @@ impl Desired {
                 name: format!("{}/trust", role.name),
                 kind: Kind::Trust,
                 account: role.account.clone(),
+                attached_to: Some(role.arn.clone()),
                 document: role.trust.clone(),
             });
             for (policy, document) in &role.policies {
@@ -258,6 +274,7 @@ impl Desired {
                     name: format!("{}/{policy}", role.name),
                     kind: Kind::Iam,
                     account: role.account.clone(),
+                    attached_to: Some(role.arn.clone()),
                     document: document.clone(),
                 });
             }
@@ -267,6 +284,7 @@ impl Desired {
                 name: format!("{}/bucket-policy", bucket.name),
                 kind: Kind::Bucket,
                 account: bucket.account.clone(),
+                attached_to: Some(bucket.arn.clone()),
                 document: bucket.policy.clone(),
             });
         }
@@ -275,6 +293,7 @@ impl Desired {
                 name: format!("{}/key-policy", key.alias),
                 kind: Kind::Key,
                 account: key.account.clone(),
+                attached_to: Some(self.bucket(key.side).key.as_str().to_string()),
                 document: key.policy.clone(),
             });
         }
@@ -283,6 +302,7 @@ impl Desired {
                 name: format!("{}/statements-to-add", grants.key_arn),
                 kind: Kind::Key,
                 account: grants.account.clone(),
+                attached_to: Some(grants.key_arn.clone()),
                 document: grants.statements.clone(),
             });
         }
@@ -304,6 +324,8 @@ pub(crate) struct SideFacts {
     pub users: Vec<String>,
     /// Principals that run `s3bridge audit`: they read the key, never use it.
     pub auditors: Vec<String>,
+    /// Who can recover a created key whose administrators are gone.
+    pub recovery: crate::spec::KeyRecovery,
 }
 
 impl SideFacts {
@@ -341,6 +363,7 @@ impl SideFacts {
             admins,
             users: b.kms_users.clone(),
             auditors: spec.auditors.clone(),
+            recovery: b.kms_key_recovery,
         }
     }
 
@@ -351,6 +374,11 @@ impl SideFacts {
 
     pub fn objects_arn(&self) -> String {
         format!("{}/*", self.bucket_arn)
+    }
+
+    /// The account root, the principal that stands for the whole account in a key policy.
+    pub fn account_root(&self) -> String {
+        format!("arn:{}:iam::{}:root", self.partition, self.account)
     }
 }
 
@@ -403,8 +431,8 @@ pub fn build(spec: &Spec) -> Desired {
     let batch_copy = (spec.copy.engine == CopyEngine::Batch).then(|| {
         let role = policies::batch_copy_role(spec, &source, &destination, BATCH_COPY_PREFIX);
         let batch_copy = Batch {
-            bucket: source.bucket.clone(),
-            bucket_arn: source.bucket_arn.clone(),
+            bucket: destination.bucket.clone(),
+            bucket_arn: destination.bucket_arn.clone(),
             prefix: BATCH_COPY_PREFIX.to_string(),
             role_arn: role.arn.clone(),
         };
@@ -438,7 +466,8 @@ pub fn build(spec: &Spec) -> Desired {
         })
         .collect();
 
-    // Batch Operations jobs write their reports into the source bucket, as their roles.
+    // Batch Operations jobs write their reports as their roles: Batch Replication into the
+    // source bucket, the batch copy into the destination bucket.
     let report_writers = |f: &SideFacts| -> Vec<&Role> {
         [
             (&batch, RolePurpose::BatchReplication),
@@ -577,7 +606,8 @@ pub fn role_arn_for(spec: &Spec, purpose: RolePurpose) -> String {
     let side = match purpose {
         RolePurpose::Copy => spec.copy_role.account,
         RolePurpose::Replication(side) => side,
-        RolePurpose::BatchReplication | RolePurpose::BatchCopy => Side::Source,
+        RolePurpose::BatchReplication => Side::Source,
+        RolePurpose::BatchCopy => Side::Destination,
     };
     let b = spec.side(side);
     role_arn(

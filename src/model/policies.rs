@@ -132,6 +132,10 @@ pub(crate) fn copy_role(spec: &Spec, source: &SideFacts, destination: &SideFacts
                 COPY_DESTINATION_KEY,
                 destination,
             ),
+            // Called directly, not through S3: no kms:ViaService here.
+            Statement::allow("DescribeDestinationKey")
+                .actions(COPY_DESCRIBE_KEY)
+                .resources([destination.key.clone()]),
         ]),
     ));
     role
@@ -192,8 +196,8 @@ pub(crate) fn replication_role(
 }
 
 /// Trust for S3 Batch Operations (not `batchoperations.amazonaws.com`), only for jobs of
-/// the source account: the confused-deputy guard.
-fn batch_operations_trust(source: &SideFacts) -> Document {
+/// the account that hosts the role (`jobs`): the confused-deputy guard.
+fn batch_operations_trust(jobs: &SideFacts) -> Document {
     Document::new(vec![Statement::allow("S3BatchOperations")
         .principal(Principal::Service(vec![
             "batchoperations.s3.amazonaws.com".into()
@@ -203,7 +207,7 @@ fn batch_operations_trust(source: &SideFacts) -> Document {
         .condition(
             "StringEquals",
             "aws:SourceAccount",
-            vec![source.account.clone().into()],
+            vec![jobs.account.clone().into()],
         )])
 }
 
@@ -242,10 +246,14 @@ pub(crate) fn batch_role(spec: &Spec, source: &SideFacts, prefix: &str) -> Role 
 }
 
 /// The role S3 Batch Operations assumes to copy objects (S3PutObjectCopy) from the source
-/// bucket into the destination: read source objects, write destination objects (with
-/// their tags) encrypted with the destination key, write the completion report under
-/// the work prefix. The destination's bucket policy and key policy grants follow from
-/// this policy like every other role's.
+/// bucket into the destination. It lives in the destination account, where the job runs
+/// (in the destination Region: "Copy jobs must be created in the destination Region", S3
+/// user guide, batch-ops-copy-object; the cross-account layout of S3 user guide
+/// specify-batchjob-manifest-xaccount-csv: the role in the destination account, the source
+/// bucket granting it reads). It reads source objects, writes destination objects (with
+/// their tags) encrypted with the destination key, reads its manifest and writes its
+/// completion report under the work prefix of the destination bucket. The source's bucket
+/// policy and key policy grants follow from this policy like every other role's.
 pub(crate) fn batch_copy_role(
     spec: &Spec,
     source: &SideFacts,
@@ -255,26 +263,47 @@ pub(crate) fn batch_copy_role(
     let mut role = new_role(
         spec,
         RolePurpose::BatchCopy,
-        source,
+        destination,
         format!(
             "S3 Batch Operations copy from s3://{} to s3://{}",
             source.bucket, destination.bucket
         ),
-        batch_operations_trust(source),
+        batch_operations_trust(destination),
     );
     role.policies.push((
         "batch-copy".into(),
         Document::new(vec![
-            // Covers the manifests under the work prefix too: they are source objects.
             Statement::allow("ReadSourceObjects")
                 .actions(BATCH_COPY_SOURCE_OBJECTS)
                 .resources([source.objects_arn()]),
+            // Copies only with the destination key: the bucket policy spares this role
+            // its encryption denies (for the SSE-S3 reports), so its own policy keeps
+            // every other write SSE-KMS with the bucket's key.
             Statement::allow("WriteDestinationObjects")
                 .actions(BATCH_COPY_DESTINATION_OBJECTS)
+                .resources([destination.objects_arn()])
+                .condition(
+                    "StringEquals",
+                    "s3:x-amz-server-side-encryption",
+                    vec!["aws:kms".into()],
+                )
+                .condition(
+                    "ArnEquals",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                    vec![destination.key.clone()],
+                ),
+            Statement::allow("TagDestinationObjects")
+                .actions(BATCH_COPY_DESTINATION_TAGS)
                 .resources([destination.objects_arn()]),
+            // S3 writes completion reports with SSE-S3 ("Completion reports are always
+            // encrypted with Amazon S3 managed keys", S3 user guide,
+            // batch-ops-examples-reports): only under the work prefix.
             Statement::allow("WriteReports")
                 .actions(BATCH_REPORT_WRITE)
-                .resources([format!("{}/{prefix}*", source.bucket_arn)]),
+                .resources([format!("{}/{prefix}*", destination.bucket_arn)]),
+            Statement::allow("ReadManifests")
+                .actions(BATCH_COPY_MANIFEST_READ)
+                .resources([format!("{}/{prefix}*", destination.bucket_arn)]),
             use_key("DecryptSourceObjects", COPY_SOURCE_KEY, source),
             use_key(
                 "EncryptDestinationObjects",
@@ -315,6 +344,14 @@ fn grants_on<'a>(
 
 /// A created key's policy: administrators manage it, and exactly the principals that
 /// use it (the roles' key statements, and `kms_users` through S3) may use it.
+///
+/// With `kms_key_recovery: account` the account root administers the key too — never
+/// uses it. A key policy statement for the root "allows IAM policies in the account to
+/// control access to the KMS key" (KMS developer guide, key-policy-default); without one,
+/// deleting every administrator "becomes unmanageable" and only AWS Support can help.
+/// Administration without usage keeps an IAM administrator from decrypting directly: to
+/// read data they would first have to rewrite the key policy (PutKeyPolicy, logged in
+/// CloudTrail, and flagged by `s3bridge audit`).
 pub(crate) fn key_policy(key_side: &SideFacts, roles: &[Role]) -> Document {
     let mut statements = vec![Statement::allow("KeyAdministration")
         .principal(Principal::Aws(
@@ -322,6 +359,14 @@ pub(crate) fn key_policy(key_side: &SideFacts, roles: &[Role]) -> Document {
         ))
         .actions(KEY_ADMINISTRATION)
         .resources(["*"])];
+    if key_side.recovery == crate::spec::KeyRecovery::Account {
+        statements.push(
+            Statement::allow("AccountRecovery")
+                .principal(Principal::Aws(vec![Term::Text(key_side.account_root())]))
+                .actions(KEY_ADMINISTRATION)
+                .resources(["*"]),
+        );
+    }
     if !key_side.auditors.is_empty() {
         // Exactly the key reads `s3bridge audit` makes, so the auditor needs nothing more.
         let reads: Vec<&str> = crate::audit::reads::KEY
@@ -385,7 +430,8 @@ fn only_when_named(statement: Statement, key: &str, expected: Term) -> Statement
 ///
 /// The encryption denies spare the S3 Batch Operations roles whose jobs write their
 /// reports into this bucket: S3 always writes completion reports with SSE-S3, which they
-/// would refuse. Those roles may only write under their report prefix anyway.
+/// would refuse. Those roles' own policies allow SSE-S3 writes only under their work
+/// prefix (the batch copy role writes elsewhere only with SSE-KMS and the bucket's key).
 pub(crate) fn bucket_policy(
     bucket: &SideFacts,
     roles: &[Role],

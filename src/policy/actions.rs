@@ -2,8 +2,9 @@
 //! from these, and audit compares live policies against what `model` built, so a change
 //! here changes both the Terraform and the drift check.
 //!
-//! Sources: S3 user guide "Setting up permissions for live replication", "Granting
-//! permissions for Batch Operations", and the KMS developer guide "Default key policy".
+//! Each list names the AWS page that decides it; docs/permissions.md lists every request
+//! these actions authorise, flow by flow, and tests/permissions.rs proves each one with
+//! an independent IAM evaluator.
 
 /// Replication role, on the source bucket.
 pub const REPLICATION_SOURCE_BUCKET: &[&str] = &["s3:GetReplicationConfiguration", "s3:ListBucket"];
@@ -29,8 +30,14 @@ pub const REPLICATION_OWNER_OVERRIDE: &str = "s3:ObjectOwnerOverrideToBucketOwne
 /// Replication role, on the source key.
 pub const REPLICATION_SOURCE_KEY: &[&str] = &["kms:Decrypt"];
 
-/// Replication role, on the destination key.
-pub const REPLICATION_DESTINATION_KEY: &[&str] = &["kms:Encrypt", "kms:GenerateDataKey"];
+/// Replication role, on the destination (replica) key. Decrypt too: "To use replication
+/// with an S3 Bucket Key, the AWS KMS key policy for the KMS key that's used to encrypt
+/// the object replica must include the kms:Decrypt permission for the calling principal"
+/// (S3 user guide, replication-config-for-kms-objects). Every bucket of the bundle has
+/// S3 Bucket Keys on. S3 Batch Replication replicates with this role too (the rule's
+/// role), so it needs nothing more on the replica key.
+pub const REPLICATION_DESTINATION_KEY: &[&str] =
+    &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
 
 /// Batch Replication role, on source objects.
 pub const BATCH_SOURCE_OBJECTS: &[&str] = &["s3:InitiateReplication"];
@@ -50,25 +57,36 @@ pub const BATCH_REPORT_WRITE: &[&str] = &["s3:PutObject"];
 /// Batch Replication role, on the source key (reports and manifests are encrypted with it).
 pub const BATCH_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
-/// Batch copy role (S3PutObjectCopy), on source objects: CopyObject reads the object and,
-/// to copy them along, its tags.
+/// Batch copy role (S3PutObjectCopy, a role of the destination account, where the job
+/// runs), on source objects: CopyObject reads the object and, to copy them along, its
+/// tags.
 pub const BATCH_COPY_SOURCE_OBJECTS: &[&str] = &["s3:GetObject", "s3:GetObjectTagging"];
 
-/// Batch copy role, on destination objects: the copy with its tags. No ACLs: the bundle's
-/// buckets enforce bucket-owner ownership.
-pub const BATCH_COPY_DESTINATION_OBJECTS: &[&str] = &["s3:PutObject", "s3:PutObjectTagging"];
+/// Batch copy role, on destination objects: the copy (only SSE-KMS with the bucket's
+/// key, a condition of its statement). No ACLs: the bundle's buckets enforce
+/// bucket-owner ownership.
+pub const BATCH_COPY_DESTINATION_OBJECTS: &[&str] = &["s3:PutObject"];
 
-/// Batch copy role, on the destination key: a single CopyObject (S3 Batch Operations
-/// never copies multipart) only asks KMS for a data key.
-pub const BATCH_COPY_DESTINATION_KEY: &[&str] = &["kms:GenerateDataKey"];
+/// Batch copy role, on destination objects: the copied tags.
+pub const BATCH_COPY_DESTINATION_TAGS: &[&str] = &["s3:PutObjectTagging"];
+
+/// Batch copy role, reading its manifests under the work prefix of the destination
+/// bucket (S3 Batch Operations reads the manifest object as the job's role).
+pub const BATCH_COPY_MANIFEST_READ: &[&str] = &["s3:GetObject"];
+
+/// Batch copy role, on the destination key: a data key for each copy, and Decrypt to read
+/// the manifest (uploaded under the bucket's default encryption, the destination key).
+pub const BATCH_COPY_DESTINATION_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
 /// Copy role, on the source bucket.
 pub const COPY_SOURCE_BUCKET: &[&str] = &["s3:ListBucket"];
 
-/// Copy role, on source objects: read the object, its version and tags. Checksums and
-/// part layouts come from HEAD (s3:GetObject), so s3:GetObjectAttributes is not needed.
-pub const COPY_SOURCE_OBJECTS: &[&str] =
-    &["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion"];
+/// Copy role, on source objects: read the object and its tags. Checksums and part
+/// layouts come from HEAD (s3:GetObject), so s3:GetObjectAttributes is not needed; copy
+/// never names a version (`x-amz-copy-source` is bucket/key), so s3:GetObjectVersion is
+/// not either (S3 authorises a request with a versionId by it, one without by GetObject:
+/// S3 user guide, "Amazon S3 actions" / using-with-s3-policy-actions).
+pub const COPY_SOURCE_OBJECTS: &[&str] = &["s3:GetObject", "s3:GetObjectTagging"];
 
 /// Copy role, on the destination bucket: list it, and list the incomplete multipart
 /// uploads under its prefixes (ListMultipartUploads is authorised as
@@ -91,11 +109,22 @@ pub const COPY_SOURCE_KEY: &[&str] = &["kms:Decrypt"];
 /// Copy role, on the destination key; multipart uploads need Decrypt as well.
 pub const COPY_DESTINATION_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
+/// Copy role, on the destination key, called directly (not through S3): `s3bridge copy`
+/// finds the key behind the destination's alias ARN with DescribeKey, which works across
+/// accounts with an alias ARN (KMS API reference, DescribeKey: "To specify a KMS key in
+/// a different AWS account, you must use the key ARN or alias ARN"). Metadata only.
+pub const COPY_DESCRIBE_KEY: &[&str] = &["kms:DescribeKey"];
+
 /// Principals that read and write a bucket's objects through S3 (`kms_users`).
 pub const BUCKET_USER_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
 /// Key administrators: manage the key, never use it. Explicit rather than `kms:Create*`
-/// (which would include CreateGrant, a way to hand oneself usage) or `kms:*`.
+/// (which would include CreateGrant, a way to hand oneself usage) or `kms:*`. No
+/// kms:ListAliases: it uses no particular key ("use a wildcard character alone (\"*\")
+/// ... for operations that don't use any particular KMS key, namely CreateKey,
+/// GenerateRandom, ListAliases, and ListKeys": KMS developer guide,
+/// cmks-in-iam-policies), so only an IAM policy can grant it; in a key policy it has no
+/// effect.
 pub const KEY_ADMINISTRATION: &[&str] = &[
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
@@ -107,7 +136,6 @@ pub const KEY_ADMINISTRATION: &[&str] = &[
     "kms:EnableKeyRotation",
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
     "kms:ListGrants",
     "kms:ListKeyRotations",
     "kms:ListResourceTags",

@@ -287,6 +287,9 @@ pub struct NamedDocument {
     pub kind: Kind,
     /// The account whose resource holds the document.
     pub account: String,
+    /// The ARN of what the document is attached to (role, bucket or key; a created key's
+    /// ARN is its placeholder until apply); None for a policy the user attaches.
+    pub attached_to: Option<String>,
     pub document: Document,
 }
 

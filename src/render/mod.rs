@@ -606,7 +606,7 @@ fn readme(desired: &Desired, options: &Options) -> String {
         next(format!("`s3bridge replicate-existing {spec} --wait`: replicate the objects that existed before replication\n   was on, with an S3 Batch Replication job (the role and report prefix are in this bundle)."));
     } else if desired.batch_copy.is_some() {
         next(format!(
-            "`s3bridge copy {spec} --wait`: copy the objects that existed before replication was on, with an\n   S3 Batch Operations job (`copy.engine: batch`; the role and work prefix are in this bundle)."
+            "`s3bridge copy {spec} --wait`: copy the objects that existed before replication was on, with an\n   S3 Batch Operations job in the destination account and Region (`copy.engine: batch`; the role and\n   work prefix are in this bundle; create it with destination-account credentials)."
         ));
     } else {
         next(format!(

@@ -84,6 +84,13 @@ pub struct BucketSpec {
     /// but not use it to encrypt or decrypt.
     #[serde(default)]
     pub kms_admins: Vec<String>,
+    /// How a created key stays manageable if every administrator role is deleted (a key
+    /// nobody may manage can only be recovered by AWS Support). `account` (default): the
+    /// account root may administer the key, never use it, so an IAM administrator of the
+    /// account can restore a key policy. `admins`: no root statement; at least two
+    /// `kms_admins` are required instead.
+    #[serde(default)]
+    pub kms_key_recovery: KeyRecovery,
     /// Principals (role or user ARNs) that read and write this bucket's objects, e.g. the
     /// applications using it. The key policy lets them use the key through S3 only.
     #[serde(default)]
@@ -337,6 +344,19 @@ impl StorageClass {
             StorageClass::GlacierIr => "GLACIER_IR",
         }
     }
+}
+
+/// Who can recover a created key whose administrators are gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRecovery {
+    /// The account root administers the key (no data use): IAM policies of the account
+    /// can then grant key administration, as KMS's default key policy allows.
+    #[default]
+    Account,
+    /// Only the listed administrators: at least two `kms_admins`, so one deleted role does
+    /// not orphan the key.
+    Admins,
 }
 
 /// Key mapping and filters for the initial copy and its verification.

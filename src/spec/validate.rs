@@ -305,6 +305,18 @@ fn check_bucket_side(c: &mut Checker, side: Side, b: &BucketSpec) {
             Some("list the role(s) that administer the key, or set terraform_role".to_string()),
         );
     }
+    if matches!(b.kms_key, KmsKeySpec::Create)
+        && b.kms_key_recovery == crate::spec::KeyRecovery::Admins
+    {
+        let distinct: std::collections::BTreeSet<&String> = b.kms_admins.iter().collect();
+        if distinct.len() < 2 {
+            c.error(
+                &format!("{p}.kms_key_recovery"),
+                "`kms_key_recovery: admins` needs at least two kms_admins: with one, deleting that role leaves a key nobody can manage (only AWS Support can recover it)",
+                Some("list a second administrator under kms_admins, or use `kms_key_recovery: account` (the default)".to_string()),
+            );
+        }
+    }
     for (i, admin) in b.kms_admins.iter().enumerate() {
         let path = format!("{p}.kms_admins[{i}]");
         if let Some(principal) = check_principal(c, &path, admin, partition) {

@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod fault_proxy;
+pub mod iam;
 pub mod judges;
 pub mod moto;
 pub mod objects;
@@ -158,4 +159,54 @@ pub async fn set_ownership(
         .send()
         .await
         .unwrap();
+}
+
+/// Environment under which the default credential chain acts in `account`: a profile
+/// that assumes a role there (moto hands out credentials of the role's account) from the
+/// test credentials, kept in a credentials file because the default chain reads
+/// AWS_ACCESS_KEY_ID before AWS_PROFILE (`s3bridge_with` drops those variables when a
+/// profile is set). Commands that act on a spec's account check it first, and moto's plain
+/// test credentials belong to its default account, which no spec names.
+pub fn acting_in(dir: &Path, account: &str, endpoint: &str) -> Vec<(String, String)> {
+    let config = dir.join(format!("aws-config-{account}"));
+    let credentials = dir.join(format!("aws-credentials-{account}"));
+    std::fs::write(
+        &config,
+        format!(
+            "[profile in-{account}]\nrole_arn = arn:aws:iam::{account}:role/operator\n\
+             source_profile = test\nregion = {REGION}\nendpoint_url = {endpoint}\n\n\
+             [profile test]\nregion = {REGION}\nendpoint_url = {endpoint}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &credentials,
+        "[test]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    vec![
+        ("AWS_CONFIG_FILE".into(), config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".into(),
+            credentials.display().to_string(),
+        ),
+        ("AWS_PROFILE".into(), format!("in-{account}")),
+    ]
+}
+
+/// Runs the s3bridge binary with `envs` on top of the test credentials (without them
+/// when `envs` names a profile, so that the profile decides who the default chain is).
+pub fn s3bridge_with(args: &[&str], envs: &[(String, String)]) -> Output {
+    fake_credentials();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3bridge"));
+    command.args(args).env("NO_COLOR", "1");
+    if envs.iter().any(|(name, _)| name == "AWS_PROFILE") {
+        command
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY");
+    }
+    command
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run s3bridge")
 }

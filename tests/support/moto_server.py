@@ -27,6 +27,9 @@ Third (sections below, each naming its gap), what audit's and batch's tests need
   status by sending `x-amz-replication-status` with its PutObject (a test-only header;
   HEAD and GET then report it as S3 would).
 
+(Also: a KMS key ARN or alias ARN of another account is resolved in that account, and a
+role session matches its role's ARN in a trust policy, as on AWS; see the sections below.)
+
 Fourth, moto gives every object an ETag that is the MD5 of its content. On S3 the
 ETag of an SSE-KMS (or SSE-C) object is not an MD5 of the content: it is opaque, and
 a copy of the object gets a different one. Copy's decision depends on that (same size,
@@ -236,12 +239,88 @@ def _kms_resource(self):
     try:
         body = self.body.decode() if isinstance(self.body, bytes) else self.body
         key_id = json.loads(body or "{}").get("KeyId")
-        return self.kms_backend.describe_key(key_id).arn if key_id else "*"
+        return _backend_of(self, key_id).describe_key(key_id).arn if key_id else "*"
     except Exception:  # an unknown key: let the operation itself answer NotFound
         return "*"
 
 
 KmsResponse._determine_resource = _kms_resource
+
+
+# --- moto gap: role sessions as trust-policy principals ----------------------------------
+# With IAM enforced, moto checks a role's trust policy on AssumeRole by comparing the
+# caller's ARN with the Principal literally, so a session of a trusted role
+# (`arn:aws:sts::A:assumed-role/R/S`) is refused where the trust names `arn:aws:iam::A:role/R`.
+# AWS matches role sessions against the role ARN (IAM user guide,
+# reference_policies_elements_principal, "Role session principals" / "IAM role principals"):
+# a spec's trusted principal is typically such a role (tests/copy_role.rs).
+
+from moto.iam import access_control as _access_control
+
+_check_principal = _access_control.IAMPolicyStatement._check_principal
+
+
+def _check_principal_or_its_role(self, principal):
+    if _check_principal(self, principal):
+        return True
+    session = re.match(r"arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/", principal or "")
+    return bool(session) and _check_principal(
+        self, f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}"
+    )
+
+
+_access_control.IAMPolicyStatement._check_principal = _check_principal_or_its_role
+
+
+# --- moto gap: S3 signatures under IAM enforcement ---------------------------------------
+# With IAM enforced, moto recomputes each S3 request's SigV4 signature from a canonical
+# query string it builds differently from the SDKs for some parameters (a ListObjectsV2
+# `prefix` or `start-after` with `/`), and answers SignatureDoesNotMatch to valid
+# requests. Signatures are not what these tests prove; the access key still decides the
+# principal whose policies are evaluated. So S3 requests are not re-signed here.
+
+_access_control.S3IAMRequest.check_signature = lambda self: None
+
+
+# --- moto gap: KMS keys named by an ARN of another account -------------------------------
+# moto resolves every KeyId in the caller's account, so a key ARN or alias ARN of another
+# account is NotFound. AWS resolves an ARN in the account it names ("To specify a KMS key
+# in a different AWS account, you must use the key ARN or alias ARN", DescribeKey in the
+# KMS API reference); `s3bridge copy` finds the destination key so, as the copy role of
+# the other account. Whether that account's key policy lets the caller in is not
+# modelled here (moto has no key policies): tests/permissions.rs proves that part.
+
+
+def _named_account(key_id):
+    parts = (key_id or "").split(":")
+    if (key_id or "").startswith("arn:") and len(parts) > 5 and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
+def _backend_of(self, key_id):
+    from moto.kms.models import kms_backends
+
+    account = _named_account(key_id)
+    return kms_backends[account][self.region] if account else self.kms_backend
+
+
+def _in_named_account(self, key_id):
+    account = _named_account(key_id)
+    if account:
+        self.current_account = account
+
+
+_describe_key = KmsResponse.describe_key
+
+
+def describe_key(self):
+    body = self.body.decode() if isinstance(self.body, bytes) else self.body
+    _in_named_account(self, json.loads(body or "{}").get("KeyId"))
+    return _describe_key(self)
+
+
+KmsResponse.describe_key = describe_key
 
 
 # --- moto gap: IAM actions of bucket reads ---------------------------------------------

@@ -291,7 +291,7 @@ mod tests {
                     metrics: format!("Enabled {RTC_MINUTES} minutes"),
                 })
                 .collect();
-            let t = targets(desired, side);
+            let t = targets(desired, side, Default::default());
             LiveSide {
                 bucket: LiveBucket {
                     exists: true,
@@ -451,6 +451,90 @@ mod tests {
         // names a key the audit cannot confirm.
         assert!(
             got.contains(&"encryption/other-key/harrison-ai-landing"),
+            "{got:?}"
+        );
+    }
+
+    /// Edits the statements of a live key policy.
+    fn edit_key_policy(
+        live: &mut Live,
+        side: Side,
+        edit: impl FnOnce(&mut Vec<serde_json::Value>),
+    ) {
+        let key = match side {
+            Side::Source => &mut live.source.key,
+            Side::Destination => &mut live.destination.key,
+        };
+        let mut policy: serde_json::Value =
+            serde_json::from_str(key.policy.as_deref().unwrap()).unwrap();
+        edit(policy["Statement"].as_array_mut().unwrap());
+        key.policy = Some(policy.to_string());
+    }
+
+    #[test]
+    fn key_recovery_is_audited_both_ways() {
+        let key_policy_ids = |desired: &Desired, live: &Live| -> Vec<String> {
+            let (_, findings) = run(desired, live);
+            findings
+                .iter()
+                .filter(|f| f.property == Property::KeyPolicy)
+                .map(|f| f.id.clone())
+                .collect()
+        };
+        // `kms_key_recovery: account` (the default): the root statement is expected.
+        let desired = desired();
+        let mut live = faithful(&desired);
+        edit_key_policy(&mut live, Side::Source, |statements| {
+            statements.retain(|s| s["Sid"] != "AccountRecovery")
+        });
+        let got = key_policy_ids(&desired, &live);
+        assert_eq!(got.len(), 1, "the recovery statement is gone: {got:?}");
+        assert!(got[0].ends_with("datalake-landing-source"), "{got:?}");
+        let mut live = faithful(&desired);
+        edit_key_policy(&mut live, Side::Source, |statements| {
+            let recovery = statements
+                .iter_mut()
+                .find(|s| s["Sid"] == "AccountRecovery")
+                .unwrap();
+            recovery["Action"]
+                .as_array_mut()
+                .unwrap()
+                .push("kms:Decrypt".into());
+        });
+        let got = key_policy_ids(&desired, &live);
+        assert!(
+            got.contains(&"key_policy/admin-can-use/datalake-landing-source".to_string()),
+            "the root may administer, never use: {got:?}"
+        );
+
+        // `admins`: a root statement is a principal the spec does not imply.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/specs/example.yaml");
+        let text = std::fs::read_to_string(path).unwrap().replace(
+            "    - arn:aws:iam::111111111111:role/kms-admin\n",
+            "    - arn:aws:iam::111111111111:role/kms-admin\n    - arn:aws:iam::111111111111:role/kms-admin-2\n  kms_key_recovery: admins\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("admins.yaml");
+        std::fs::write(&spec, text).unwrap();
+        let desired = crate::model::build(&crate::spec::load(&spec).unwrap().spec);
+        assert!(desired
+            .key(Side::Source)
+            .unwrap()
+            .policy
+            .statements
+            .iter()
+            .all(|s| s.sid != "AccountRecovery"));
+        let mut live = faithful(&desired);
+        assert!(key_policy_ids(&desired, &live).is_empty());
+        edit_key_policy(&mut live, Side::Source, |statements| {
+            statements.push(serde_json::json!({"Sid": "EnableRoot", "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                "Action": ["kms:PutKeyPolicy"], "Resource": "*"}))
+        });
+        let got = key_policy_ids(&desired, &live);
+        assert!(
+            got.contains(&"key_policy/extra-principal/datalake-landing-source".to_string()),
             "{got:?}"
         );
     }
