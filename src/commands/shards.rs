@@ -24,7 +24,8 @@ pub fn run(command: &ShardsCommand) -> Result<Status> {
 
 fn plan(args: &ShardsPlanArgs) -> Result<Status> {
     // The source bucket and prefix, and how to reach it.
-    let (bucket, prefix, access, region) = if args.source.starts_with("s3://") {
+    // Spec mode also knows the account the source bucket lives in: checked before listing.
+    let (bucket, prefix, access, region, account) = if args.source.starts_with("s3://") {
         let (bucket, prefix) = parse_s3_url(&args.source)?;
         if !args.prefix.is_empty() {
             return Err(Problem::usage(
@@ -34,16 +35,26 @@ fn plan(args: &ShardsPlanArgs) -> Result<Status> {
             .into());
         }
         let (access, region) = side_access(&args.aws, Side::Source, None, "s3bridge")?;
-        (bucket, prefix, access, region)
+        (bucket, prefix, access, region, None)
     } else {
         let loaded = load_spec(std::path::Path::new(&args.source))?;
         let spec = loaded.spec;
         let (access, region) =
             side_access(&args.aws, Side::Source, Some(&spec.source), "s3bridge")?;
-        (spec.source.bucket, args.prefix.clone(), access, region)
+        let account = Some(spec.source.account_id.clone());
+        (
+            spec.source.bucket,
+            args.prefix.clone(),
+            access,
+            region,
+            account,
+        )
     };
     let plan = block_on(async {
         let (session, _) = crate::aws::bucket_session(&access, &bucket, region.as_deref()).await?;
+        if let Some(account) = &account {
+            session.expect_account("source", &[account]).await?;
+        }
         let s3 = session.s3();
         let mut sampler = Sampler::new(args.resolution);
         let mut next_note = 1_000_000;

@@ -720,9 +720,7 @@ impl Copier {
             self.gate.on_throttle();
         }
         if failure == super::retry::Failure::Permanent || attempts >= self.retry.max_attempts {
-            return Err(RequestError::new(
-                crate::aws::error::describe(error),
-            ));
+            return Err(RequestError::new(crate::aws::error::describe(error)));
         }
         tokio::time::sleep(self.retry.base * attempts).await;
         Ok(())
