@@ -79,7 +79,13 @@ def _error_answer(error):
         f"<Code>{error.code}</Code><Message>{moto_authz._xml(str(error))}</Message>"
         "</Error><RequestId>STANDIN</RequestId></ErrorResponse>"
     )
-    return error.status, {"content-type": "application/xml"}, body
+    # moto's dispatcher takes the status from a "status" header of a handler's answer.
+    return error.status, {"content-type": "application/xml", "status": str(error.status)}, body
+
+
+def _refusal_answer(message):
+    status, headers, body = moto_authz.refusal_response(message)
+    return status, dict(headers, status=str(status)), body
 
 
 def _job_answer(self, operation, result):
@@ -557,7 +563,7 @@ def create_job(self):
     except JobError as error:
         return _error_answer(error)
     except Refusal as refusal:
-        return moto_authz.refusal_response(f"CreateJob: {refusal}")
+        return _refusal_answer(f"CreateJob: {refusal}")
     confirm = params.get("ConfirmationRequired") in (True, "true")
     job = {
         "JobId": job_id,
@@ -583,7 +589,7 @@ def create_job(self):
         try:
             run(account, job)
         except Refusal as refusal:
-            return moto_authz.refusal_response(f"running job {job_id}: {refusal}")
+            return _refusal_answer(f"running job {job_id}: {refusal}")
     return _job_answer(self, "CreateJob", {"JobId": job_id})
 
 
