@@ -112,6 +112,18 @@ impl Moto {
         }
     }
 
+    /// A session with the plain test credentials, as the s3bridge binary run without a
+    /// profile has them: it acts in moto's default account, 123456789012 (the harness,
+    /// like S3, refuses another account's buckets without a bucket-policy grant).
+    pub async fn plain_session(&self) -> Session {
+        Session::connect(&Access {
+            endpoint_url: Some(self.endpoint.clone()),
+            ..Access::new(REGION)
+        })
+        .await
+        .expect("connect to moto")
+    }
+
     pub async fn session(&self, account: &str) -> Session {
         self.session_in(account, REGION).await
     }

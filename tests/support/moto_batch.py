@@ -19,9 +19,11 @@ is checked here too, so a test cannot pass because the stand-in looked away:
 Jobs run when they are created (or when confirmation is not required): each task is done
 as the job's role, whose identity policies (and the buckets' policies, moto_authz) must
 allow it, so a role without `s3:InitiateReplication` fails its tasks with
-InitiateReplicationNotPermitted as Batch Replication reports it. S3PutObjectCopy tasks
-copy the object; S3ReplicateObject tasks set the object's replication status to COMPLETED
-(or FAILED) but write no replica (moto has no replication). A test can also make one
+InitiateReplicationNotPermitted as Batch Replication reports it. What the tasks write is
+not written: S3PutObjectCopy tasks make no copy (a test follows one job across reruns of
+`copy --engine batch`, which on AWS still find the objects differing while the job runs),
+and S3ReplicateObject tasks set the object's replication status to COMPLETED (or FAILED)
+but write no replica (moto has no replication). A test can also make one
 object's task fail: PutObject it with the test-only header `x-amz-s3bridge-batch-failure:
 <ErrorCode>` (moto_server.py keeps it on the object; S3 never sees such a header).
 A job over a manifest reads it first, as the role: missing, unreadable or another ETag
@@ -439,17 +441,9 @@ def _run_task(account, job, task):
         ):
             if not role_may(account, role, action, where, arn):
                 return "failed", 403, "AccessDenied", f"Access Denied ({action} on {arn})"
-        kms = copy.get("SSEAwsKmsKeyId")
-        s3.copy_object(
-            stored,
-            target,
-            key,
-            storage=copy.get("StorageClass"),
-            encryption="aws:kms" if kms else None,
-            kms_key_id=kms,
-            bucket_key_enabled=copy.get("BucketKeyEnabled"),
-            mdirective=copy.get("MetadataDirective"),
-        )
+        # The copy itself is not made: a test follows one job across reruns of
+        # `copy --engine batch`, which on AWS find the objects still differing while the
+        # job runs. Everything that decides the task's outcome is checked above.
         return "succeeded", 200, "", "Successful"
     return "failed", 400, "UnsupportedOperation", f"the stand-in does not run {operation}"
 
