@@ -191,12 +191,26 @@ async fn requests_are_judged_as_their_iam_action_for_their_principal() {
         ]}),
     )
     .await;
-    let head = reader.head_object().bucket("judged").key("a.txt").send().await;
+    let head = reader
+        .head_object()
+        .bucket("judged")
+        .key("a.txt")
+        .send()
+        .await;
     assert!(head.is_err(), "HEAD is s3:GetObject: {head:?}");
-    let get = reader.get_object().bucket("judged").key("a.txt").send().await;
+    let get = reader
+        .get_object()
+        .bucket("judged")
+        .key("a.txt")
+        .send()
+        .await;
     assert_eq!(code(&get), "AccessDenied");
     let list = reader.list_objects_v2().bucket("judged").send().await;
-    assert_eq!(code(&list), "AccessDenied", "ListObjectsV2 is s3:ListBucket");
+    assert_eq!(
+        code(&list),
+        "AccessDenied",
+        "ListObjectsV2 is s3:ListBucket"
+    );
     // Another principal of the account is not named: allowed.
     writer
         .get_object()
@@ -205,7 +219,12 @@ async fn requests_are_judged_as_their_iam_action_for_their_principal() {
         .send()
         .await
         .expect("the writer is not denied");
-    writer.list_objects_v2().bucket("judged").send().await.unwrap();
+    writer
+        .list_objects_v2()
+        .bucket("judged")
+        .send()
+        .await
+        .unwrap();
     reader
         .head_object()
         .bucket("judged")
@@ -313,8 +332,15 @@ async fn another_account_needs_a_bucket_policy_grant() {
         .send()
         .await;
     assert_eq!(code(&write), "AccessDenied", "only GetObject was granted");
-    let other_role = as_role(&moto, DESTINATION_ACCOUNT, "someone-else").await.s3();
-    let read = other_role.get_object().bucket("owned").key("k").send().await;
+    let other_role = as_role(&moto, DESTINATION_ACCOUNT, "someone-else")
+        .await
+        .s3();
+    let read = other_role
+        .get_object()
+        .bucket("owned")
+        .key("k")
+        .send()
+        .await;
     assert_eq!(code(&read), "AccessDenied", "the grant names one role");
     // A grant to the account (its root) covers every principal of it.
     set_policy(
@@ -419,7 +445,12 @@ async fn existing_object_replication_is_malformed_xml_unless_the_account_has_it(
                             .build()
                             .unwrap(),
                     )
-                    .destination(Destination::builder().bucket("arn:aws:s3:::to").build().unwrap())
+                    .destination(
+                        Destination::builder()
+                            .bucket("arn:aws:s3:::to")
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
                     .unwrap(),
             )
@@ -427,10 +458,8 @@ async fn existing_object_replication_is_malformed_xml_unless_the_account_has_it(
             .unwrap()
     };
     for (enabled_for, expected) in [("", "MalformedXML"), (SOURCE_ACCOUNT, "")] {
-        let moto = Moto::start_with(&[(
-            "S3BRIDGE_EXISTING_OBJECT_REPLICATION_ACCOUNTS",
-            enabled_for,
-        )]);
+        let moto =
+            Moto::start_with(&[("S3BRIDGE_EXISTING_OBJECT_REPLICATION_ACCOUNTS", enabled_for)]);
         let s3 = moto.session(SOURCE_ACCOUNT).await.s3();
         create_bucket(&s3, "from", REGION).await;
         s3.put_bucket_versioning()
@@ -519,7 +548,9 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
         .put_object()
         .bucket("batch-src")
         .key("work/manifest.csv")
-        .body(ByteStream::from_static(b"batch-src,a.txt\nbatch-src,b.txt\n"))
+        .body(ByteStream::from_static(
+            b"batch-src,a.txt\nbatch-src,b.txt\n",
+        ))
         .send()
         .await
         .unwrap();
@@ -527,7 +558,13 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
     let copy_policy = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
          "Resource": ["arn:aws:s3:::batch-src/*", "arn:aws:s3:::batch-dst/*"]}]});
-    let good = role(&session, "batch-copy", batch_trust(SOURCE_ACCOUNT), copy_policy.clone()).await;
+    let good = role(
+        &session,
+        "batch-copy",
+        batch_trust(SOURCE_ACCOUNT),
+        copy_policy.clone(),
+    )
+    .await;
     let untrusting = role(
         &session,
         "not-for-batch",
@@ -555,21 +592,47 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
         (untrusting.as_str(), "does not trust"),
         (other_account_trust.as_str(), "does not trust"),
     ] {
-        let refused = create(copy_job(SOURCE_ACCOUNT, role_arn, "work/manifest.csv", &etag, "x")).await;
+        let refused = create(copy_job(
+            SOURCE_ACCOUNT,
+            role_arn,
+            "work/manifest.csv",
+            &etag,
+            "x",
+        ))
+        .await;
         assert_eq!(code(&refused), "InvalidRequest", "{role_arn}: {refused:?}");
         assert!(message(&refused).contains(why), "{}", message(&refused));
     }
     // AccountId must be the caller's own.
-    let elsewhere = create(copy_job(DESTINATION_ACCOUNT, &good, "work/manifest.csv", &etag, "x")).await;
+    let elsewhere = create(copy_job(
+        DESTINATION_ACCOUNT,
+        &good,
+        "work/manifest.csv",
+        &etag,
+        "x",
+    ))
+    .await;
     assert_eq!(code(&elsewhere), "AccessDenied", "{elsewhere:?}");
 
     // The token: the same request returns the job, another request is refused.
-    let first = create(copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, "t1"))
-        .await
-        .unwrap();
-    let again = create(copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, "t1"))
-        .await
-        .unwrap();
+    let first = create(copy_job(
+        SOURCE_ACCOUNT,
+        &good,
+        "work/manifest.csv",
+        &etag,
+        "t1",
+    ))
+    .await
+    .unwrap();
+    let again = create(copy_job(
+        SOURCE_ACCOUNT,
+        &good,
+        "work/manifest.csv",
+        &etag,
+        "t1",
+    ))
+    .await
+    .unwrap();
     assert_eq!(first.job_id(), again.job_id());
     let mut changed = copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, "t1");
     changed.priority += 1;
@@ -578,11 +641,19 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
     let job = s3bridge::batch::control::describe(&control, SOURCE_ACCOUNT, first.job_id().unwrap())
         .await
         .unwrap();
-    assert_eq!((job.status.as_str(), job.succeeded), ("Complete", 2), "{job:?}");
+    assert_eq!(
+        (job.status.as_str(), job.succeeded),
+        ("Complete", 2),
+        "{job:?}"
+    );
 
     // With IAM enforced, the caller needs iam:PassRole on the role.
     let iam = session.iam();
-    iam.create_user().user_name("operator").send().await.unwrap();
+    iam.create_user()
+        .user_name("operator")
+        .send()
+        .await
+        .unwrap();
     let key = iam
         .create_access_key()
         .user_name("operator")
@@ -592,7 +663,8 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
         .access_key
         .unwrap();
     let operator_policy = |pass_role: bool| {
-        let mut statements = vec![json!({"Effect": "Allow", "Action": "s3:CreateJob", "Resource": "*"})];
+        let mut statements =
+            vec![json!({"Effect": "Allow", "Action": "s3:CreateJob", "Resource": "*"})];
         if pass_role {
             statements.push(json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": good}));
         }
@@ -631,9 +703,17 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
         let job = copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, token);
         let result = job.to_sdk(&operator).unwrap().send().await;
         moto.enforce_iam(false);
-        assert_eq!(code(&result), expected, "iam:PassRole allowed: {pass_role}: {result:?}");
+        assert_eq!(
+            code(&result),
+            expected,
+            "iam:PassRole allowed: {pass_role}: {result:?}"
+        );
         if !pass_role {
-            assert!(message(&result).contains("iam:PassRole"), "{}", message(&result));
+            assert!(
+                message(&result).contains("iam:PassRole"),
+                "{}",
+                message(&result)
+            );
         }
     }
 }
@@ -693,7 +773,11 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
         .await
         .unwrap();
     assert_eq!(state.status, "Complete", "{state:?}");
-    assert_eq!((state.total, state.succeeded, state.failed), (Some(5), 2, 3), "{state:?}");
+    assert_eq!(
+        (state.total, state.succeeded, state.failed),
+        (Some(5), 2, 3),
+        "{state:?}"
+    );
 
     // The report, read by s3bridge's own reader: every failure with AWS's codes.
     let report = s3bridge::batch::report::read(&s3, &state)
@@ -706,7 +790,12 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["reason"].as_str().unwrap().to_string(), r["count"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["reason"].as_str().unwrap().to_string(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let mut reasons = reasons;
     reasons.sort();
@@ -733,7 +822,8 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
         .await
         .unwrap()
         .into_bytes();
-    let parsed = s3bridge::batch::report::parse_manifest(std::str::from_utf8(&text).unwrap()).unwrap();
+    let parsed =
+        s3bridge::batch::report::parse_manifest(std::str::from_utf8(&text).unwrap()).unwrap();
     let outcomes: Vec<&str> = parsed
         .results
         .iter()
@@ -742,7 +832,10 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
     assert_eq!(outcomes, ["failed"]);
     let failed = &parsed.results[0];
     assert!(
-        failed.key.starts_with(&format!("work/reports/job-{id}/results/")) && failed.key.ends_with(".csv"),
+        failed
+            .key
+            .starts_with(&format!("work/reports/job-{id}/results/"))
+            && failed.key.ends_with(".csv"),
         "{failed:?}"
     );
 
@@ -755,14 +848,23 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::batch-dst/*"}]}),
     )
     .await;
-    let job = copy_job(SOURCE_ACCOUNT, &denied_role, "work/manifest.csv", &etag, "blind");
+    let job = copy_job(
+        SOURCE_ACCOUNT,
+        &denied_role,
+        "work/manifest.csv",
+        &etag,
+        "blind",
+    );
     let created = job.to_sdk(&control).unwrap().send().await.unwrap();
-    let state = s3bridge::batch::control::describe(&control, SOURCE_ACCOUNT, created.job_id().unwrap())
-        .await
-        .unwrap();
+    let state =
+        s3bridge::batch::control::describe(&control, SOURCE_ACCOUNT, created.job_id().unwrap())
+            .await
+            .unwrap();
     assert_eq!(state.status, "Failed", "{state:?}");
     assert!(
-        state.failure_reasons[0].reason.contains("Reading the manifest is forbidden"),
+        state.failure_reasons[0]
+            .reason
+            .contains("Reading the manifest is forbidden"),
         "{state:?}"
     );
 }
