@@ -204,6 +204,8 @@ pub struct Targets {
     pub bucket_arn: String,
     /// The bucket is the source of a replication.
     pub replicates: bool,
+    /// The key prefixes its replication rules cover ("" for every object).
+    pub rule_prefixes: Vec<String>,
     pub key: KeyTarget,
     pub roles: Vec<(RolePurpose, String, String)>,
     /// Look for an S3 Batch Replication job.
@@ -232,6 +234,12 @@ pub fn targets(desired: &Desired, side: Side) -> Targets {
         bucket: bucket.name.clone(),
         bucket_arn: bucket.arn.clone(),
         replicates: desired.replications.iter().any(|r| r.from == side),
+        rule_prefixes: desired
+            .replications
+            .iter()
+            .filter(|r| r.from == side)
+            .flat_map(|r| r.rules.iter().map(|rule| rule.prefix.clone()))
+            .collect(),
         key,
         roles: desired
             .roles
