@@ -85,14 +85,7 @@ async fn connect(
     if region.is_some() || endpoint.is_some() {
         return Ok(session);
     }
-    let actual = match session.s3().head_bucket().bucket(bucket).send().await {
-        Ok(out) => out.bucket_region().map(str::to_string),
-        Err(e) => e
-            .raw_response()
-            .and_then(|r| r.headers().get("x-amz-bucket-region"))
-            .map(str::to_string),
-    };
-    match actual {
+    match session.bucket_region(bucket).await {
         Some(actual) if actual != guess => Session::connect(&access(&actual)).await,
         _ => Ok(session),
     }
