@@ -2,9 +2,10 @@
 //! make one request of a copy fail for real (the destination refusing one part of a
 //! multipart upload) and check what the product does about it.
 //!
-//! moto's bucket policies cannot do this: every multipart request (create, part,
-//! complete) is authorized as the same `s3:PutObject` on the same key, so a Deny stops
-//! the upload before it exists rather than half-way.
+//! A bucket policy cannot do this: AWS authorizes every multipart request (create, part,
+//! complete) as the same `s3:PutObject` on the same key, and so does the harness
+//! (tests/support/moto_authz.py), so a Deny stops the upload before it exists rather
+//! than half-way.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
