@@ -192,10 +192,7 @@ fn checkov_finds_nothing_undocumented_in_any_bundle() {
         let checks = checkov_dir(dir.path());
         let desired = s3bridge::model::build(&s3bridge::spec::load(&spec).unwrap().spec);
         let missing = missing_required(&checks, &desired, Scan::Directory);
-        assert!(
-            missing.is_empty(),
-            "{name}: required checks: {missing:#?}"
-        );
+        assert!(missing.is_empty(), "{name}: required checks: {missing:#?}");
         for check in checks.iter().filter(|c| !c.passed) {
             assert!(
                 !is_required(&check.id),
@@ -222,13 +219,18 @@ fn the_judges_find_what_is_wrong() {
     write_tree(dir.path(), &generate(&spec));
     let module = dir.path().join("modules/s3-bucket/main.tf");
     let text = std::fs::read_to_string(&module).unwrap();
-    let weakened = text.replace("sse_algorithm     = \"aws:kms\"", "sse_algorithm     = \"AES256\"");
+    let weakened = text.replace(
+        "sse_algorithm     = \"aws:kms\"",
+        "sse_algorithm     = \"AES256\"",
+    );
     assert_ne!(weakened, text, "the module's encryption setting moved");
     std::fs::write(&module, weakened).unwrap();
     let desired = s3bridge::model::build(&s3bridge::spec::load(&spec).unwrap().spec);
     let missing = missing_required(&checkov_dir(dir.path()), &desired, Scan::Directory);
     assert!(
-        missing.iter().any(|m| m.starts_with("CKV_AWS_145 failed on module.source_bucket")),
+        missing
+            .iter()
+            .any(|m| m.starts_with("CKV_AWS_145 failed on module.source_bucket")),
         "{missing:#?}"
     );
 

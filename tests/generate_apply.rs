@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
 use s3bridge::spec::Side;
 use support::judges::{checkov_plan, documented_exceptions, is_required, missing_required, Scan};

@@ -120,8 +120,13 @@ pub const REQUIRED: &[(&str, Subject)] = &[
 /// values a module receives through variables (rotation, the public access block flags,
 /// ownership, versioning status), which checkov resolves only in a plan; the plan scan
 /// must pass every one of REQUIRED (docs/checkov.md).
-pub const DIRECTORY_SCAN_EVALUATES: &[&str] =
-    &["CKV_AWS_145", "CKV_AWS_19", "CKV_AWS_33", "CKV2_AWS_64", "CKV_AWS_93"];
+pub const DIRECTORY_SCAN_EVALUATES: &[&str] = &[
+    "CKV_AWS_145",
+    "CKV_AWS_19",
+    "CKV_AWS_33",
+    "CKV2_AWS_64",
+    "CKV_AWS_93",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
@@ -184,8 +189,9 @@ pub fn parliament(document: &serde_json::Value) -> Vec<serde_json::Value> {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("parliament printed a line that is not a finding ({e}): {l}"))
+            serde_json::from_str(l).unwrap_or_else(|e| {
+                panic!("parliament printed a line that is not a finding ({e}): {l}")
+            })
         })
         .collect();
     let expected = if findings.is_empty() { 0 } else { 1 };

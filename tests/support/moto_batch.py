@@ -28,7 +28,8 @@ object's task fail: PutObject it with the test-only header `x-amz-s3bridge-batch
 <ErrorCode>` (moto_server.py keeps it on the object; S3 never sees such a header).
 A job over a manifest reads it first, as the role: missing, unreadable or another ETag
 than the request's fails the job. The completion report is written under the report
-prefix in AWS's format (fixtures/batch/README.md): `job-<id>/manifest.json` and one CSV
+prefix as the role with SSE-S3, as S3 writes it (so the bucket policy's encryption Denies
+must spare the role), in AWS's format (fixtures/batch/README.md): `job-<id>/manifest.json` and one CSV
 per task outcome, rows `Bucket,Key,VersionId,TaskStatus,HTTPStatusCode,ErrorCode,
 ResultMessage` with URL-encoded keys.
 """
@@ -276,15 +277,16 @@ def check_pass_role(self, role_arn):
         )
 
 
-def role_may(account, role_arn, action, bucket, resource):
-    """Whether the job's role may do `action` on `resource`: its identity policies allow
-    it and the bucket's policy neither denies it nor (across accounts) fails to allow it."""
+def role_may(account, role_arn, action, bucket, resource, headers=None):
+    """Whether the job's role may do `action` on `resource` (a request with `headers`):
+    its identity policies allow it and the bucket's policy neither denies it nor (across
+    accounts) fails to allow it."""
     from moto.s3.models import s3_backends
 
     _, documents = role_policies(account, role_arn)
     name = role_arn.rsplit("/", 1)[-1]
     caller = Caller(account, role_arn, f"arn:{PARTITION}:sts::{account}:assumed-role/{name}/s3-batch-operations")
-    values, known = moto_authz.context(caller, {}, {}, "BatchOperations")
+    values, known = moto_authz.context(caller, headers or {}, {}, "BatchOperations")
     identity = None
     for document in documents or []:
         verdict = moto_authz.identity_verdict(document, action, resource, values, known)
@@ -489,8 +491,10 @@ def _write_report(account, job, results):
         "ReportSchema": "Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage",
     }
     files.append(("manifest", f"{base}/manifest.json", json.dumps(manifest, indent=4).encode()))
+    # S3 writes completion reports with SSE-S3, whatever the bucket's default encryption.
+    sse_s3 = {"x-amz-server-side-encryption": "AES256"}
     for _, key, text in files:
-        if not role_may(account, job["RoleArn"], "s3:PutObject", bucket, moto_authz.object_arn(bucket, key)):
+        if not role_may(account, job["RoleArn"], "s3:PutObject", bucket, moto_authz.object_arn(bucket, key), sse_s3):
             raise JobFailed("ReportWriteFailed", f"Writing the completion report is forbidden: AccessDenied (s3://{bucket}/{key})")
     for _, key, text in files:
         _s3(account).put_object(bucket, key, text)

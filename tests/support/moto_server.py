@@ -49,6 +49,9 @@ fail for none; each change below names its gap. Every other behaviour is moto's 
    part's size (and bytes) and the object's ETag, metadata and parts count, and evaluates
    `If-Match` against the object's ETag (as `s3bridge verify` sends for part sizes); so here.
 
+8. Copies: `x-amz-copy-source-if-match` is honoured, and an archived source is refused
+   with InvalidObjectState, as S3 does.
+
 Usage: python moto_server.py HOST PORT
 """
 
@@ -294,6 +297,49 @@ def _key_response_get_part(self, query, key_name):
 
 
 responses.S3Response._key_response_get = _key_response_get_part
+
+# --- moto gap: copy preconditions and archived sources ---------------------------------
+# moto ignores `x-amz-copy-source-if-match` (CopyObject and UploadPartCopy), so a copy
+# whose source changed after it was listed succeeds; S3 answers 412 PreconditionFailed
+# (S3 API reference, CopyObject: "x-amz-copy-source-if-match: Copies the object if its
+# entity tag (ETag) matches the specified tag"). And a copy of an archived (GLACIER,
+# DEEP_ARCHIVE), unrestored source is refused by moto with ObjectNotInActiveTierError
+# (CopyObject only), where S3 answers 403 InvalidObjectState, "Operation is not valid for
+# the source object's storage class" (as S3 clients report it, e.g. s3tools/s3cmd#193).
+
+from moto.s3.exceptions import InvalidObjectState
+
+ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
+
+
+class ArchivedSource(InvalidObjectState):
+    def __init__(self, storage_class):
+        super().__init__(storage_class)
+        self.message = "Operation is not valid for the source object's storage class"
+
+
+_key_response_put = responses.S3Response._key_response_put
+
+
+def _key_response_put_with_copy_checks(self, query, key_name):
+    headers = {k.lower(): v for k, v in self.headers.items()}
+    if "x-amz-copy-source" in headers:
+        bucket, key, version = moto_authz._copy_source(headers)
+        try:
+            source = self.backend.get_object(bucket, key, version_id=version)
+        except Exception:  # no such bucket: moto answers it
+            source = None
+        if source is not None and isinstance(source, FakeKey):
+            wanted = headers.get("x-amz-copy-source-if-match")
+            if wanted and wanted.strip('"') != source.etag.strip('"'):
+                raise PreconditionFailed(failed_condition="x-amz-copy-source-If-Match")
+            restore = source.response_dict.get("x-amz-restore")
+            if source.storage_class in ARCHIVED and (restore is None or 'ongoing-request="true"' in restore):
+                raise ArchivedSource(source.storage_class)
+    return _key_response_put(self, query, key_name)
+
+
+responses.S3Response._key_response_put = _key_response_put_with_copy_checks
 
 if __name__ == "__main__":
     from moto.server import main

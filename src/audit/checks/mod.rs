@@ -219,15 +219,20 @@ pub(super) fn run(desired: &Desired, live: &Live) -> (Vec<Check>, Vec<Finding>) 
         // A created key no alias leads to any more: the key the bucket still encrypts with
         // stands in for it, so that its absence is one finding (`kms_key/missing`), not one
         // more for every policy and rule that names it.
-        let arn = side_live.key.metadata.as_ref().map(|m| m.arn.clone()).or_else(|| {
-            side_live
-                .bucket
-                .encryption
-                .as_ref()
-                .and_then(|rules| rules.first())
-                .and_then(|rule| rule.key.clone())
-                .filter(|key| key.starts_with("arn:") && key.contains(":key/"))
-        });
+        let arn = side_live
+            .key
+            .metadata
+            .as_ref()
+            .map(|m| m.arn.clone())
+            .or_else(|| {
+                side_live
+                    .bucket
+                    .encryption
+                    .as_ref()
+                    .and_then(|rules| rules.first())
+                    .and_then(|rule| rule.key.clone())
+                    .filter(|key| key.starts_with("arn:") && key.contains(":key/"))
+            });
         if let Some(arn) = arn {
             keys.insert(module.clone(), arn);
         }
@@ -506,7 +511,11 @@ mod tests {
         }
         // The example's source exists already: it cannot be created, only restored.
         let findings = after(|_, live| live.source.bucket = LiveBucket::default());
-        assert!(findings[0].remediation.contains("existing: true"), "{}", findings[0].remediation);
+        assert!(
+            findings[0].remediation.contains("existing: true"),
+            "{}",
+            findings[0].remediation
+        );
     }
 
     #[test]
@@ -516,15 +525,22 @@ mod tests {
             metadata.enabled = false;
             metadata.state = "PendingDeletion".into();
         });
-        assert_eq!(ids(&findings), ["kms_key/not-enabled/datalake-landing-source"]);
+        assert_eq!(
+            ids(&findings),
+            ["kms_key/not-enabled/datalake-landing-source"]
+        );
         assert_eq!(findings[0].property, Property::KmsKey);
-        assert!(findings[0].remediation.contains("aws kms cancel-key-deletion --key-id"));
+        assert!(findings[0]
+            .remediation
+            .contains("aws kms cancel-key-deletion --key-id"));
         let findings = after(|_, live| {
             let metadata = live.source.key.metadata.as_mut().unwrap();
             metadata.enabled = false;
             metadata.state = "Disabled".into();
         });
-        assert!(findings[0].remediation.starts_with("`aws kms enable-key --key-id arn:aws:kms:"));
+        assert!(findings[0]
+            .remediation
+            .starts_with("`aws kms enable-key --key-id arn:aws:kms:"));
         let findings = after(|_, live| {
             live.destination.key.metadata.as_mut().unwrap().manager = "AWS".into();
         });
@@ -540,12 +556,18 @@ mod tests {
         let findings = after(|_, live| {
             live.source.bucket.encryption.as_mut().unwrap()[0].key = None;
         });
-        assert_eq!(ids(&findings), ["encryption/aws-managed-key/annalise-ai-datalake"]);
+        assert_eq!(
+            ids(&findings),
+            ["encryption/aws-managed-key/annalise-ai-datalake"]
+        );
         assert_eq!(findings[0].severity, Severity::High);
         let findings = after(|_, live| {
             live.destination.bucket.encryption.as_mut().unwrap()[0].bucket_key = Some(false);
         });
-        assert_eq!(ids(&findings), ["encryption/bucket-key-off/harrison-ai-landing"]);
+        assert_eq!(
+            ids(&findings),
+            ["encryption/bucket-key-off/harrison-ai-landing"]
+        );
         assert_eq!(findings[0].severity, Severity::Low);
     }
 
@@ -553,7 +575,10 @@ mod tests {
     fn with_key_statement(live: &mut Live, statement: serde_json::Value) {
         let policy = live.source.key.policy.as_mut().unwrap();
         let mut document: serde_json::Value = serde_json::from_str(policy).unwrap();
-        document["Statement"].as_array_mut().unwrap().push(statement);
+        document["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(statement);
         *policy = document.to_string();
     }
 
@@ -567,8 +592,15 @@ mod tests {
                     "Principal": {"AWS": admin}, "Action": "kms:Decrypt", "Resource": "*"}),
             )
         });
-        assert_eq!(ids(&findings), ["key_policy/admin-can-use/datalake-landing-source"]);
-        assert!(findings[0].actual.contains("kms:Decrypt"), "{:?}", findings[0]);
+        assert_eq!(
+            ids(&findings),
+            ["key_policy/admin-can-use/datalake-landing-source"]
+        );
+        assert!(
+            findings[0].actual.contains("kms:Decrypt"),
+            "{:?}",
+            findings[0]
+        );
         let findings = after(|_, live| {
             with_key_statement(
                 live,
@@ -610,7 +642,10 @@ mod tests {
                 .rules
         }
         let findings = after(|_, live| rule(live).clear());
-        assert_eq!(ids(&findings), ["replication/rule-scans-missing/annalise-ai-datalake"]);
+        assert_eq!(
+            ids(&findings),
+            ["replication/rule-scans-missing/annalise-ai-datalake"]
+        );
         assert_eq!(findings[0].severity, Severity::High);
         let findings = after(|_, live| {
             let mut extra = rule(live)[0].clone();
@@ -618,14 +653,21 @@ mod tests {
             extra.destination_bucket = "arn:aws:s3:::elsewhere".into();
             rule(live).push(extra);
         });
-        assert_eq!(ids(&findings), ["replication/rule-side-door-extra/annalise-ai-datalake"]);
+        assert_eq!(
+            ids(&findings),
+            ["replication/rule-side-door-extra/annalise-ai-datalake"]
+        );
         assert_eq!(findings[0].severity, Severity::High, "to another bucket");
         let findings = after(|_, live| {
             let mut extra = rule(live)[0].clone();
             extra.id = "second".into();
             rule(live).push(extra);
         });
-        assert_eq!(findings[0].severity, Severity::Medium, "to the spec's bucket");
+        assert_eq!(
+            findings[0].severity,
+            Severity::Medium,
+            "to the spec's bucket"
+        );
     }
 
     #[test]
@@ -646,8 +688,12 @@ mod tests {
             ids(&findings),
             ["replication/existing-objects-not-replicated/annalise-ai-datalake"]
         );
-        assert!(findings[0].message.contains("s3://annalise-ai-datalake/scans/old.dcm"));
-        assert!(findings[0].remediation.starts_with("`s3bridge replicate-existing SPEC --wait`"));
+        assert!(findings[0]
+            .message
+            .contains("s3://annalise-ai-datalake/scans/old.dcm"));
+        assert!(findings[0]
+            .remediation
+            .starts_with("`s3bridge replicate-existing SPEC --wait`"));
         // More objects than a page, the oldest listed has a status: cannot tell, report.
         assert_eq!(no_job(Predating::Unknown).len(), 1);
         // A job with failures is reported whatever the objects say, with a new attempt.
@@ -669,6 +715,10 @@ mod tests {
             ids(&findings),
             ["replication/existing-objects-failed/annalise-ai-datalake"]
         );
-        assert!(findings[0].remediation.contains("--attempt 2 --wait"), "{}", findings[0].remediation);
+        assert!(
+            findings[0].remediation.contains("--attempt 2 --wait"),
+            "{}",
+            findings[0].remediation
+        );
     }
 }
