@@ -514,7 +514,7 @@ fn copy_job(
     role_arn: &str,
     manifest_key: &str,
     etag: &str,
-    token: &str,
+    attempt: u32,
 ) -> s3bridge::batch::job::CreateJob {
     s3bridge::batch::job::copy_objects(&s3bridge::batch::job::CopyObjects {
         account_id: account,
@@ -530,7 +530,7 @@ fn copy_job(
         kms_key_arn: None,
         storage_class: None,
         acl: None,
-        attempt: token.len() as u32,
+        attempt,
     })
 }
 
@@ -597,7 +597,7 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
             role_arn,
             "work/manifest.csv",
             &etag,
-            "x",
+            1,
         ))
         .await;
         assert_eq!(code(&refused), "InvalidRequest", "{role_arn}: {refused:?}");
@@ -609,7 +609,7 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
         &good,
         "work/manifest.csv",
         &etag,
-        "x",
+        1,
     ))
     .await;
     assert_eq!(code(&elsewhere), "AccessDenied", "{elsewhere:?}");
@@ -620,7 +620,7 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
         &good,
         "work/manifest.csv",
         &etag,
-        "t1",
+        2,
     ))
     .await
     .unwrap();
@@ -629,12 +629,12 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
         &good,
         "work/manifest.csv",
         &etag,
-        "t1",
+        2,
     ))
     .await
     .unwrap();
     assert_eq!(first.job_id(), again.job_id());
-    let mut changed = copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, "t1");
+    let mut changed = copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, 2);
     changed.priority += 1;
     let reused = create(changed).await;
     assert_eq!(code(&reused), "IdempotencyException", "{reused:?}");
@@ -699,8 +699,8 @@ async fn create_job_checks_account_role_trust_pass_role_and_token() {
             .await
             .unwrap();
         moto.enforce_iam(true);
-        let token = if pass_role { "pass-yes" } else { "pass-no" };
-        let job = copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, token);
+        let attempt = if pass_role { 6 } else { 5 };
+        let job = copy_job(SOURCE_ACCOUNT, &good, "work/manifest.csv", &etag, attempt);
         let result = job.to_sdk(&operator).unwrap().send().await;
         moto.enforce_iam(false);
         assert_eq!(
@@ -766,7 +766,7 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
     )
     .await;
     let control = session.s3control();
-    let job = copy_job(SOURCE_ACCOUNT, &role_arn, "work/manifest.csv", &etag, "run");
+    let job = copy_job(SOURCE_ACCOUNT, &role_arn, "work/manifest.csv", &etag, 3);
     let created = job.to_sdk(&control).unwrap().send().await.unwrap();
     let id = created.job_id().unwrap().to_string();
     let state = s3bridge::batch::control::describe(&control, SOURCE_ACCOUNT, &id)
@@ -848,13 +848,7 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::batch-dst/*"}]}),
     )
     .await;
-    let job = copy_job(
-        SOURCE_ACCOUNT,
-        &denied_role,
-        "work/manifest.csv",
-        &etag,
-        "blind",
-    );
+    let job = copy_job(SOURCE_ACCOUNT, &denied_role, "work/manifest.csv", &etag, 4);
     let created = job.to_sdk(&control).unwrap().send().await.unwrap();
     let state =
         s3bridge::batch::control::describe(&control, SOURCE_ACCOUNT, created.job_id().unwrap())

@@ -566,7 +566,9 @@ async fn read_sample(
         s3.list_objects_v2().bucket(&t.bucket).max_keys(1000).send(),
     )
     .await?;
-    let complete = listed.as_ref().is_some_and(|l| l.is_truncated() != Some(true));
+    let complete = listed
+        .as_ref()
+        .is_some_and(|l| l.is_truncated() != Some(true));
     let mut objects: Vec<(String, String)> = listed
         .map(|l| {
             l.contents()
@@ -577,11 +579,19 @@ async fn read_sample(
         .unwrap_or_default();
     // RFC 3339 text of UTC times sorts as the times do.
     objects.sort_by(|a, b| b.cmp(a));
-    let oldest_covered = objects
+    // The oldest objects the rules cover: every one of the oldest time (S3 lists times to
+    // the second, so several may share it), a page's worth at most.
+    let covered: Vec<&(String, String)> = objects
         .iter()
         .rev()
-        .find(|(_, key)| t.rule_prefixes.iter().any(|p| key.starts_with(p.as_str())))
-        .cloned();
+        .filter(|(_, key)| t.rule_prefixes.iter().any(|p| key.starts_with(p.as_str())))
+        .collect();
+    let oldest_covered: Vec<(String, String)> = covered
+        .iter()
+        .take_while(|(modified, _)| Some(modified) == covered.first().map(|(m, _)| m))
+        .take(SAMPLE_SIZE)
+        .map(|&o| o.clone())
+        .collect();
     objects.truncate(SAMPLE_SIZE);
     let head = |modified: String, key: String| async move {
         let resource = format!("{}/{key}", t.bucket_arn);
@@ -603,26 +613,29 @@ async fn read_sample(
         .into_iter()
         .filter_map(Result::transpose)
         .collect::<Result<_, _>>()?;
-    let predating = match oldest_covered {
-        None if complete => Predating::None,
-        None => Predating::Unknown,
-        Some((modified, key)) => {
-            let oldest = match sample.iter().find(|o| o.key == key) {
-                Some(seen) => Some(seen.clone()),
-                None => head(modified, key).await?,
-            };
-            match oldest {
-                // Deleted since the listing: nothing to say.
-                None => Predating::Unknown,
-                Some(o) if o.replication_status.is_none() => Predating::Object {
+    let mut predating = if complete {
+        Predating::None
+    } else {
+        Predating::Unknown
+    };
+    for (modified, key) in oldest_covered {
+        let oldest = match sample.iter().find(|o| o.key == key) {
+            Some(seen) => Some(seen.clone()),
+            None => head(modified, key).await?,
+        };
+        match oldest {
+            Some(o) if o.replication_status.is_none() => {
+                predating = Predating::Object {
                     key: o.key,
                     last_modified: o.last_modified,
-                },
-                Some(_) if complete => Predating::None,
-                Some(_) => Predating::Unknown,
+                };
+                break;
             }
+            Some(_) => {}
+            // Deleted since the listing: nothing to say about it.
+            None => predating = Predating::Unknown,
         }
-    };
+    }
     Ok((sample, predating))
 }
 
