@@ -210,6 +210,29 @@ fn checkov_finds_nothing_undocumented_in_any_bundle() {
     }
 }
 
+#[test]
+fn parliament_finds_nothing_in_any_identity_policy() {
+    let mut checked = 0;
+    for (name, spec) in fixture_specs() {
+        let out = s3bridge(&["policies", spec.to_str().unwrap(), "--format", "json"]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let documents: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+        for doc in documents.iter().filter(|d| d["kind"] == "iam") {
+            let findings = parliament(&doc["document"]);
+            assert!(
+                findings.is_empty(),
+                "{name}: parliament on {}: {findings:#?}",
+                doc["name"]
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} identity policies were checked"
+    );
+}
+
 /// The judges can say no: a bundle whose buckets default to SSE-S3 fails the required
 /// KMS encryption check, and a policy with a misspelt action is a parliament finding.
 #[test]
