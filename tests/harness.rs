@@ -862,3 +862,68 @@ async fn jobs_fail_the_tasks_their_role_may_not_do_and_report_them_as_aws_does()
         "{state:?}"
     );
 }
+
+/// With IAM enforced, moto checks a request's own action against identity policies; the
+/// read of a copy's source (s3:GetObject on it) is checked by the harness, as AWS does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_needs_its_source_read_in_the_callers_policies() {
+    let moto = Moto::start();
+    let admin = moto.plain_session().await;
+    let s3 = admin.s3();
+    create_bucket(&s3, "from-here", REGION).await;
+    create_bucket(&s3, "to-there", REGION).await;
+    put(&s3, "from-here", "k", b"v").await;
+    let iam = admin.iam();
+    iam.create_user().user_name("copier").send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("copier")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    let copier = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&admin.config)
+            .credentials_provider(aws_credential_types::Credentials::new(
+                key.access_key_id(),
+                key.secret_access_key(),
+                None,
+                None,
+                "copier",
+            ))
+            .force_path_style(true)
+            .build(),
+    );
+    for (reads, expected) in [(false, "AccessDenied"), (true, "")] {
+        let mut actions = vec!["s3:PutObject"];
+        if reads {
+            actions.push("s3:GetObject");
+        }
+        iam.put_user_policy()
+            .user_name("copier")
+            .policy_name("copy")
+            .policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Action": actions, "Resource": "arn:aws:s3:::*/*"}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        moto.enforce_iam(true);
+        let copied = copier
+            .copy_object()
+            .bucket("to-there")
+            .key("k")
+            .copy_source("from-here/k")
+            .send()
+            .await;
+        moto.enforce_iam(false);
+        assert_eq!(
+            code(&copied),
+            expected,
+            "source readable: {reads}: {copied:?}"
+        );
+    }
+}

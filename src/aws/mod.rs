@@ -220,6 +220,9 @@ mod tests {
 
     use super::*;
 
+    /// A request as the recording saw it: URI and headers.
+    type Seen = (String, Vec<(String, String)>);
+
     /// One recorded exchange: every request is noted (URI and headers) and answered with
     /// the same status, headers and body.
     #[derive(Debug, Clone)]
@@ -227,7 +230,7 @@ mod tests {
         status: u16,
         headers: Vec<(&'static str, &'static str)>,
         body: &'static str,
-        seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+        seen: Arc<Mutex<Vec<Seen>>>,
     }
 
     impl Recorded {
@@ -244,7 +247,7 @@ mod tests {
             }
         }
 
-        fn requests(&self) -> Vec<(String, Vec<(String, String)>)> {
+        fn requests(&self) -> Vec<Seen> {
             self.seen.lock().unwrap().clone()
         }
     }

@@ -542,16 +542,18 @@ def authorize(backend, caller, operation, needed, values, known):
             )
 
 
-def identity_check(response, action, resource):
-    """With IAM enforced, the caller's identity policies must allow `action` on
-    `resource` (moto raises AccessDenied otherwise); without, nothing is checked."""
+def identity_allows(response, action, resource):
+    """With IAM enforced, whether the caller's identity policies allow `action` (the full
+    name, e.g. `iam:PassRole`: moto would prefix the signing service) on `resource`;
+    without enforcement, everything is allowed (moto's default)."""
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
-    from moto.iam.access_control import S3IAMRequest
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam.access_control import IAMRequest
 
     if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
-        return
-    request = S3IAMRequest(
+        return True
+    request = IAMRequest(
         account_id=response.current_account,
         method=response.method,
         path=response.path,
@@ -560,7 +562,12 @@ def identity_check(response, action, resource):
         headers=response.headers,
         action=action.split(":", 1)[1],
     )
-    request.check_action_permitted(resource)
+    request._action = action
+    try:
+        request.check_action_permitted(resource)
+    except AccessDeniedError:
+        return False
+    return True
 
 
 def install():
@@ -589,7 +596,11 @@ def install():
                 # moto's identity-policy check (IAM enforced) covers the request's own
                 # action; a copy's read of its source is checked here.
                 for action, _, resource in needed[1:]:
-                    identity_check(self, action, resource)
+                    if not identity_allows(self, action, resource):
+                        raise Denied(
+                            f"User: {caller.arn} is not authorized to perform: {action} on "
+                            f'resource: "{resource}" because no identity-based policy allows it'
+                        )
                 return serve(self, request, full_url)
             except Refusal as refusal:
                 return refusal_response(f"{request.method} {full_url}: {refusal}")

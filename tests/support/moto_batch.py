@@ -250,30 +250,12 @@ def check_role(account, role_arn, job_arn):
 
 def check_pass_role(self, role_arn):
     """With IAM enforced, the caller needs iam:PassRole on the role."""
-    from moto import settings
-    from moto.core.authorization import ActionAuthenticatorMixin
-    from moto.iam.access_control import IAMRequest
-
-    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
-        return
-    request = IAMRequest(
-        account_id=self.current_account,
-        method=self.method,
-        path=self.path,
-        data=self.data,
-        body=self.raw_body,
-        headers=self.headers,
-        action="PassRole",
-    )
-    request._action = "iam:PassRole"  # moto prefixes the signing service (s3)
-    try:
-        request.check_action_permitted(role_arn)
-    except Exception:
+    if not moto_authz.identity_allows(self, "iam:PassRole", role_arn):
+        caller = moto_authz.caller_of(self.get_access_key(), self.current_account)
         raise JobError(
             403,
             "AccessDenied",
-            f"User: {request._access_key.arn} is not authorized to perform: iam:PassRole "
-            f"on resource: {role_arn}",
+            f"User: {caller.arn} is not authorized to perform: iam:PassRole on resource: {role_arn}",
         )
 
 
