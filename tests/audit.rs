@@ -164,65 +164,209 @@ async fn key_arn(world: &World, side: Side) -> String {
         .unwrap()
 }
 
-/// Right after apply, the existing objects have not been replicated: no S3 Batch
-/// Replication job ran. Creating one (as `replicate-existing` would) makes the audit clean.
-async fn existing_objects_need_a_batch_job(world: &World) {
+/// Puts a source object, optionally with the replication status moto cannot produce
+/// (`x-amz-replication-status`) or a Batch Operations task failure the harness should
+/// report for it (`x-amz-s3bridge-batch-failure`): test-only headers moto_server.py keeps.
+async fn put_source(
+    world: &World,
+    key: &str,
+    status: Option<&'static str>,
+    fail: Option<&'static str>,
+) {
+    let (bucket, _) = world.bucket(Side::Source);
+    world
+        .source
+        .s3()
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(b"scan".to_vec().into())
+        .customize()
+        .mutate_request(move |request| {
+            if let Some(status) = status {
+                request
+                    .headers_mut()
+                    .insert("x-amz-replication-status", status);
+            }
+            if let Some(fail) = fail {
+                request
+                    .headers_mut()
+                    .insert("x-amz-s3bridge-batch-failure", fail);
+            }
+        })
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `s3bridge replicate-existing SPEC --wait` in the source account, through a profile
+/// (the job and its report belong to that account).
+fn replicate_existing(world: &World, scratch: &Path, attempt: &str) -> (i32, Value) {
+    let config = scratch.join("operator-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile operator]\nrole_arn = arn:aws:iam::{SOURCE_ACCOUNT}:role/operator\ncredential_source = Environment\nregion = {}\n",
+            support::REGION
+        ),
+    )
+    .unwrap();
+    let output = support::isolated_command(
+        &[
+            "replicate-existing",
+            &world.spec_path,
+            "--endpoint-url",
+            &world.moto.endpoint,
+            "--source-profile",
+            "operator",
+            "--attempt",
+            attempt,
+            "--wait",
+            "--poll-interval",
+            "0.05",
+            "--format",
+            "json",
+        ],
+        &[
+            ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+            ("AWS_ENDPOINT_URL", world.moto.endpoint.as_str()),
+        ],
+    )
+    .output()
+    .unwrap();
+    let code = output.status.code().unwrap_or(-1);
+    let result = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| {
+        panic!(
+            "replicate-existing printed no JSON ({e}), exit {code}:\n{}",
+            stderr(&output)
+        )
+    });
+    (code, result)
+}
+
+/// Objects older than the replication rules need a Batch Replication job; objects
+/// written under the rules do not. The existing source bucket holds one object from
+/// before the apply: reported until a job replicated it. Then each end of a job: one
+/// that failed (its manifest unreadable), one that failed some objects (the `--wait`
+/// summary names them), and one that replicated everything.
+async fn existing_objects(world: &World, scratch: &Path) {
     let (bucket, arn) = world.bucket(Side::Source);
+    let not_replicated = format!("replication/existing-objects-not-replicated/{bucket}");
     let findings = world.expect_drift("replication", arn);
     assert_eq!(findings.len(), 1, "{findings:#?}");
-    let f = with_id(
-        &findings,
-        &format!("replication/existing-objects-not-replicated/{bucket}"),
-    );
+    let f = with_id(&findings, &not_replicated);
     assert_eq!(f["severity"], "medium");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("scans/existing-before-import.dcm"),
+        "{f:#}"
+    );
+    assert!(f["remediation"]
+        .as_str()
+        .unwrap()
+        .starts_with("`s3bridge replicate-existing SPEC --wait`"));
 
-    use aws_sdk_s3control::types::*;
+    // Without that object, nothing predates the rules: clean, as right after an apply on
+    // new buckets; an object written under the rules (it has a status) changes nothing.
+    let s3 = world.source.s3();
+    let delete = |key: &'static str| s3.delete_object().bucket(bucket).key(key).send();
+    delete("scans/existing-before-import.dcm").await.unwrap();
+    world.expect_clean("the only object older than the rules is gone");
+    put_source(world, "scans/new.dcm", Some("COMPLETED"), None).await;
+    world.expect_clean("an object written under the rules");
+    // An object without a status stands for one from before the rules: it must be the
+    // oldest (on S3 every object written after it under the rules gets a status).
+    delete("scans/new.dcm").await.unwrap();
+    put_source(world, "scans/old.dcm", None, None).await;
+    put_source(world, "scans/new.dcm", Some("COMPLETED"), None).await;
+    let findings = world.expect_drift("replication", arn);
+    assert!(with_id(&findings, &not_replicated)["message"]
+        .as_str()
+        .unwrap()
+        .contains("scans/old.dcm"));
+
+    // A job that fails as a whole: its manifest cannot be read.
     let batch = world
         .desired
         .batch
         .as_ref()
-        .expect("the fixture replicates existing objects");
-    let job = world
-        .source
-        .s3control()
-        .create_job()
-        .account_id(SOURCE_ACCOUNT)
-        .confirmation_required(false)
-        .operation(
-            JobOperation::builder()
-                .s3_replicate_object(S3ReplicateObjectOperation::builder().build())
-                .build(),
-        )
-        .manifest_generator(JobManifestGenerator::S3JobManifestGenerator(
-            S3JobManifestGenerator::builder()
-                .source_bucket(arn)
-                .enable_manifest_output(false)
-                .filter(
-                    JobManifestGeneratorFilter::builder()
-                        .eligible_for_replication(true)
-                        .object_replication_statuses(ReplicationStatus::None)
-                        .object_replication_statuses(ReplicationStatus::Failed)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        ))
-        .report(
-            JobReport::builder()
-                .enabled(true)
-                .bucket(arn)
-                .prefix(&batch.prefix)
-                .format(JobReportFormat::ReportCsv20180820)
-                .report_scope(JobReportScope::AllTasks)
-                .build(),
-        )
-        .priority(10)
-        .role_arn(&batch.role_arn)
-        .client_request_token("audit-test-existing-objects")
+        .expect("existing_objects: true");
+    let mut request = s3bridge::batch::job::replicate_existing(&world.desired, 9).unwrap();
+    request.manifest_generator = None;
+    request.manifest = Some(s3bridge::batch::job::Manifest {
+        spec: s3bridge::batch::job::ManifestSpec {
+            format: "S3BatchOperations_CSV_20180820".into(),
+            fields: vec!["Bucket".into(), "Key".into()],
+        },
+        location: s3bridge::batch::job::ManifestLocation {
+            object_arn: format!("{arn}/{}manifests/missing.csv", batch.prefix),
+            object_version_id: None,
+            etag: "0123456789abcdef0123456789abcdef".into(),
+        },
+    });
+    request.seal(s3bridge::batch::job::JobPurpose::ReplicateExisting, 9);
+    request
+        .to_sdk(&world.source.s3control())
+        .unwrap()
         .send()
         .await
-        .expect("the S3 Batch Replication job is accepted");
-    assert!(job.job_id().is_some());
+        .expect("CreateJob is accepted; the job fails when it reads the manifest");
+    let findings = world.expect_drift("replication", arn);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = with_id(
+        &findings,
+        &format!("replication/existing-objects-job-failed/{bucket}"),
+    );
+    assert!(f["actual"].as_str().unwrap().contains("Failed"), "{f:#}");
+
+    // A job run by `replicate-existing --wait` that fails one object: exit 1, the
+    // summary names it; the audit reports the failed job and the object's FAILED status.
+    put_source(
+        world,
+        "scans/broken.dcm",
+        None,
+        Some("DstPutObjectNotPermitted"),
+    )
+    .await;
+    let (code, result) = replicate_existing(world, scratch, "1");
+    assert_eq!(code, 1, "{result:#}");
+    assert_eq!(result["job"]["status"], "Complete", "{result:#}");
+    assert_eq!(
+        (&result["job"]["total"], &result["job"]["failed"]),
+        (&json!(2), &json!(1)),
+        "{result:#}"
+    );
+    let reasons = &result["report"]["failures"]["reasons"];
+    assert_eq!(
+        reasons[0]["reason"], "DstPutObjectNotPermitted",
+        "{result:#}"
+    );
+    assert_eq!(reasons[0]["examples"], json!(["scans/broken.dcm"]));
+    let findings = world.expect_drift("replication", arn);
+    let f = with_id(
+        &findings,
+        &format!("replication/existing-objects-failed/{bucket}"),
+    );
+    assert!(
+        f["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("--attempt 3 --wait"),
+        "{f:#}"
+    );
+    with_id(&findings, &format!("replication/objects-failed/{bucket}"));
+
+    // The cause fixed (the object written again), a new attempt replicates it: clean.
+    put_source(world, "scans/broken.dcm", None, None).await;
+    let (code, result) = replicate_existing(world, scratch, "2");
+    assert_eq!(code, 0, "{result:#}");
+    assert_eq!(
+        (&result["job"]["total"], &result["job"]["failed"]),
+        (&json!(1), &json!(0)),
+        "{result:#}"
+    );
 }
 
 /// Clean: exit 0, zero findings, in every format's verdict.
@@ -270,7 +414,7 @@ async fn encryption(world: &World) {
     let s3 = world.source.s3();
     let key = key_arn(world, Side::Source).await;
     let alias = world.desired.key(Side::Source).unwrap().alias.clone();
-    let set = |algorithm: ServerSideEncryption, key: Option<String>| {
+    let set_with = |algorithm: ServerSideEncryption, key: Option<String>, bucket_key: bool| {
         s3.put_bucket_encryption()
             .bucket(bucket)
             .server_side_encryption_configuration(
@@ -284,7 +428,7 @@ async fn encryption(world: &World) {
                                     .build()
                                     .unwrap(),
                             )
-                            .bucket_key_enabled(true)
+                            .bucket_key_enabled(bucket_key)
                             .build(),
                     )
                     .build()
@@ -292,6 +436,7 @@ async fn encryption(world: &World) {
             )
             .send()
     };
+    let set = |algorithm, key| set_with(algorithm, key, true);
     set(ServerSideEncryption::AwsKms, Some(alias))
         .await
         .unwrap();
@@ -306,6 +451,24 @@ async fn encryption(world: &World) {
     assert_eq!(
         with_id(&findings, &format!("encryption/not-kms/{bucket}"))["severity"],
         "high"
+    );
+
+    // SSE-KMS with the AWS managed key (no key named).
+    set(ServerSideEncryption::AwsKms, None).await.unwrap();
+    let findings = world.expect_drift("encryption", arn);
+    assert_eq!(
+        with_id(&findings, &format!("encryption/aws-managed-key/{bucket}"))["severity"],
+        "high"
+    );
+
+    set_with(ServerSideEncryption::AwsKms, Some(key.clone()), false)
+        .await
+        .unwrap();
+    let findings = world.expect_drift("encryption", arn);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(
+        with_id(&findings, &format!("encryption/bucket-key-off/{bucket}"))["severity"],
+        "low"
     );
 
     set(ServerSideEncryption::AwsKms, Some(key)).await.unwrap();
@@ -374,6 +537,30 @@ async fn key_policy(world: &World) {
             "{added}"
         );
     }
+    // An administrator granted use of the key, and a statement open to anyone.
+    let admin = admin_arn(world);
+    let mut opened: Value = serde_json::from_str(&original).unwrap();
+    opened["Statement"].as_array_mut().unwrap().extend([
+        json!({"Sid": "AdminReads", "Effect": "Allow", "Principal": {"AWS": admin},
+               "Action": "kms:Decrypt", "Resource": "*"}),
+        json!({"Sid": "Anyone", "Effect": "Allow", "Principal": "*",
+               "Action": "kms:DescribeKey", "Resource": "*"}),
+    ]);
+    kms.put_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .policy(opened.to_string())
+        .send()
+        .await
+        .unwrap();
+    let findings = world.expect_drift("key_policy", &key);
+    let f = with_id(&findings, &format!("key_policy/admin-can-use/{alias}"));
+    assert!(
+        f["actual"].as_str().unwrap().contains("kms:Decrypt"),
+        "{f:#}"
+    );
+    let f = with_id(&findings, &format!("key_policy/wildcard-principal/{alias}"));
+    assert_eq!(f["severity"], "high");
     kms.put_key_policy()
         .key_id(&key)
         .policy_name("default")
@@ -381,6 +568,14 @@ async fn key_policy(world: &World) {
         .send()
         .await
         .unwrap();
+}
+
+/// A key administrator of the source key, as the spec names it.
+fn admin_arn(world: &World) -> String {
+    let spec = s3bridge::spec::load(Path::new(&world.spec_path))
+        .unwrap()
+        .spec;
+    spec.source.kms_admins[0].clone()
 }
 
 async fn bucket_policy(world: &World) {
@@ -668,6 +863,35 @@ async fn replication(world: &World) {
             .unwrap()
             .contains("destination.storage_class is GLACIER (expected STANDARD_IA)"),
         "{f:#}"
+    );
+    // A rule removed, and a rule added that sends objects elsewhere.
+    let mut removed = original.clone();
+    removed.rules.clear();
+    let mut other = original.rules[0].clone();
+    other.id = Some("side-door".into());
+    other.priority = Some(99);
+    let mut destination = other.destination.clone().unwrap();
+    destination.bucket = "arn:aws:s3:::somewhere-else".into();
+    other.destination = Some(destination);
+    removed.rules.push(other);
+    put(removed).await.unwrap();
+    let findings = world.expect_drift("replication", arn);
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    let missing = with_id(
+        &findings,
+        &format!("replication/rule-{}-missing/{bucket}", rule.id),
+    );
+    assert_eq!(missing["severity"], "high");
+    let extra = with_id(
+        &findings,
+        &format!("replication/rule-side-door-extra/{bucket}"),
+    );
+    assert!(
+        extra["message"]
+            .as_str()
+            .unwrap()
+            .contains("somewhere-else"),
+        "{extra:#}"
     );
     put(original).await.unwrap();
 
@@ -1097,7 +1321,7 @@ async fn audit_names_every_drift() {
         moto,
     };
 
-    existing_objects_need_a_batch_job(&world).await;
+    existing_objects(&world, scratch.path()).await;
     clean_audit(&world);
     versioning(&world).await;
     world.expect_clean("versioning");

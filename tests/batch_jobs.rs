@@ -301,18 +301,40 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
     let envs = support::acting_in(dir.path(), SOURCE_ACCOUNT, &moto.endpoint);
     let s3bridge = |args: &[&str]| support::s3bridge_with(args, &envs);
 
+    // The job runs in the source account, and so do the credentials that read its report
+    // (the harness refuses another account's reads without a bucket-policy grant, as S3
+    // does): a profile assuming a role there, through the stub's pass-through to STS.
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile src]\nrole_arn = arn:aws:iam::{SOURCE_ACCOUNT}:role/operator\ncredential_source = Environment\nregion = {}\n",
+            support::REGION
+        ),
+    )
+    .unwrap();
     let wait = |format: &str| {
-        s3bridge(&[
-            "replicate-existing",
-            spec_arg,
-            "--endpoint-url",
-            &stub.endpoint,
-            "--wait",
-            "--poll-interval",
-            "0.05",
-            "--format",
-            format,
-        ])
+        support::isolated_command(
+            &[
+                "replicate-existing",
+                spec_arg,
+                "--endpoint-url",
+                &stub.endpoint,
+                "--source-profile",
+                "src",
+                "--wait",
+                "--poll-interval",
+                "0.05",
+                "--format",
+                format,
+            ],
+            &[
+                ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+                ("AWS_ENDPOINT_URL", stub.endpoint.as_str()),
+            ],
+        )
+        .output()
+        .unwrap()
     };
 
     // Create and wait: five objects failed, so the exit status is 1.
@@ -453,8 +475,7 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
     let bodies: Vec<String> = stub
         .requests()
         .iter()
-        // CreateJob requests (the other POSTs are STS: the account check)
-        .filter(|r| r.method == "POST" && r.path.starts_with("/v20180820/jobs"))
+        .filter(|r| r.is_control() && r.method == "POST")
         .map(|r| r.body.clone())
         .collect();
     assert_eq!(bodies.len(), 2);

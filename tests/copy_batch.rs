@@ -182,6 +182,36 @@ async fn the_job_copies_exactly_what_differs_from_a_manifest_it_can_read() {
     for bucket in ["src", "dst"] {
         create_bucket(&s3, bucket, REGION).await;
     }
+    // The job's role, as CreateJob needs it (the stand-in checks it exists, trusts Batch
+    // Operations, and runs each task as it): read the sources and the manifest, write the
+    // copies and the completion report.
+    let iam = session.iam();
+    iam.create_role()
+        .role_name("batch-copy")
+        .assume_role_policy_document(
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "batchoperations.s3.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("batch-copy")
+        .policy_name("copy")
+        .policy_document(
+            serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                 "Resource": "arn:aws:s3:::src/*"},
+                {"Effect": "Allow", "Action": "s3:PutObject",
+                 "Resource": ["arn:aws:s3:::dst/*", "arn:aws:s3:::src/s3bridge-work/*"]}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
     put(&s3, "src", "a.txt", b"a").await;
     put(
         &s3,
@@ -450,7 +480,9 @@ async fn spec_mode(moto: &Moto, dir: &Path) {
             &moto.endpoint,
             "--source-profile",
             "src",
-            // The job runs in the destination account: its credentials create it.
+            // The job runs in the destination account: its credentials create it, and
+            // list the destination in its own account (another account's bucket needs a
+            // bucket-policy grant, which this bare bucket does not have).
             "--destination-profile",
             "dst",
             "--destination-kms-key",

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use s3bridge::render::{self, Files};
-use support::judges::{checkov_dir, documented_exceptions, parliament, REQUIRED};
+use support::judges::{
+    checkov_dir, documented_exceptions, is_required, missing_required, parliament, Scan,
+};
 use support::terraform::Terraform;
 use support::{repo, s3bridge, stderr, stdout};
 
@@ -188,13 +190,12 @@ fn checkov_finds_nothing_undocumented_in_any_bundle() {
         let dir = tempfile::tempdir().unwrap();
         write_tree(dir.path(), &generate(&spec));
         let checks = checkov_dir(dir.path());
-        assert!(
-            checks.iter().any(|c| c.passed),
-            "{name}: checkov checked nothing"
-        );
+        let desired = s3bridge::model::build(&s3bridge::spec::load(&spec).unwrap().spec);
+        let missing = missing_required(&checks, &desired, Scan::Directory);
+        assert!(missing.is_empty(), "{name}: required checks: {missing:#?}");
         for check in checks.iter().filter(|c| !c.passed) {
             assert!(
-                !REQUIRED.contains(&check.id.as_str()),
+                !is_required(&check.id),
                 "{name}: required check {} fails on {}",
                 check.id,
                 check.resource
@@ -229,6 +230,39 @@ fn parliament_finds_nothing_in_any_identity_policy() {
     assert!(
         checked >= 8,
         "only {checked} identity policies were checked"
+    );
+}
+
+/// The judges can say no: a bundle whose buckets default to SSE-S3 fails the required
+/// KMS encryption check, and a policy with a misspelt action is a parliament finding.
+#[test]
+fn the_judges_find_what_is_wrong() {
+    let spec = repo().join("fixtures/specs/example.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &generate(&spec));
+    let module = dir.path().join("modules/s3-bucket/main.tf");
+    let text = std::fs::read_to_string(&module).unwrap();
+    let weakened = text.replace(
+        "sse_algorithm     = \"aws:kms\"",
+        "sse_algorithm     = \"AES256\"",
+    );
+    assert_ne!(weakened, text, "the module's encryption setting moved");
+    std::fs::write(&module, weakened).unwrap();
+    let desired = s3bridge::model::build(&s3bridge::spec::load(&spec).unwrap().spec);
+    let missing = missing_required(&checkov_dir(dir.path()), &desired, Scan::Directory);
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.starts_with("CKV_AWS_145 failed on module.source_bucket")),
+        "{missing:#?}"
+    );
+
+    let bad = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["s3:GetObjekt"], "Resource": "arn:aws:s3:::b/*"}]});
+    let findings = parliament(&bad);
+    assert!(
+        findings.iter().any(|f| f["issue"] == "UNKNOWN_ACTION"),
+        "{findings:#?}"
     );
 }
 

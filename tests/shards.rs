@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use s3bridge::transfer::shard::KeyRange;
 use serde_json::Value;
 use support::moto::Moto;
-use support::{fixture, s3bridge, stderr, stdout, REGION, SOURCE_ACCOUNT};
+use support::{fixture, s3bridge, stderr, stdout, REGION};
 
 /// Keys a worker of `range` lists.
 async fn list_range(s3: &aws_sdk_s3::Client, bucket: &str, range: &KeyRange) -> Vec<String> {
@@ -43,7 +43,8 @@ async fn planned_shards_cover_every_object_once_and_stay_balanced() {
         .unwrap()
         .spec;
     let bucket = spec.source.bucket.clone();
-    let s3 = moto.session(SOURCE_ACCOUNT).await.s3();
+    // The bucket belongs to the account the binary's plain test credentials act in.
+    let s3 = moto.plain_session().await.s3();
     support::create_bucket(&s3, &bucket, REGION).await;
     // Very uneven prefixes: one holds 80% of the objects, one holds 5.
     let mut keys: BTreeSet<String> = BTreeSet::new();

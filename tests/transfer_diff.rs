@@ -1,6 +1,7 @@
 //! The streaming diff on moto: every source and destination key is paired exactly once,
-//! prefixes are remapped, nested segments and filters are honoured, and nothing outside
-//! the segments is listed as extra.
+//! prefixes are remapped, nested segments and filters are honoured, nothing outside the
+//! segments is listed as extra, and shards of the key space are disjoint and together
+//! pair exactly what the whole run pairs.
 
 mod support;
 
@@ -108,6 +109,39 @@ async fn pairs_every_key_once_across_ranges_and_segments() {
             || k.starts_with("elsewhere/")
             || k.starts_with("images/")));
     }
+
+    // Shards of the source key space: together they pair every key of the whole run,
+    // each key in exactly one shard (extras in the destination too, by their source key).
+    let whole = pairs(&s3, plan.clone(), DiffOptions::default()).await;
+    let boundaries: Vec<String> = [
+        "images/02/\u{10FFFF}",
+        "images/05/pic-19.png",
+        "scans/a/\u{10FFFF}",
+        "scans/c/s2.dcm",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let mut seen_in: BTreeMap<String, usize> = BTreeMap::new();
+    let mut union = BTreeMap::new();
+    for (index, range) in s3bridge::transfer::shard::ranges(&boundaries)
+        .into_iter()
+        .enumerate()
+    {
+        let options = DiffOptions {
+            shard: Some(range.clone()),
+            page_size: 5,
+            ..DiffOptions::default()
+        };
+        let part = pairs(&s3, plan.clone(), options).await;
+        assert!(!part.is_empty(), "shard {index} ({range:?}) paired nothing");
+        for (key, sides) in part {
+            if let Some(other) = seen_in.insert(key.clone(), index) {
+                panic!("{key} is in shards {other} and {index}");
+            }
+            union.insert(key, sides);
+        }
+    }
+    assert_eq!(union, whole, "the shards together are not the whole run");
 
     // Ad hoc: one segment, with a shard that keeps only part of it.
     let plan = KeyPlan::ad_hoc("images/", "avatar/", KeyFilter::default());

@@ -73,6 +73,25 @@ pub struct LiveBucket {
     pub replication: Option<Option<LiveReplication>>,
     /// Most recent objects and their replication status (replicating buckets only).
     pub sample: Vec<LiveObject>,
+    /// Whether objects the rules cover predate them (replicating buckets only).
+    pub predating: Predating,
+}
+
+/// What the first listing page says about objects older than the replication rules. S3
+/// gives an object a replication status (PENDING, COMPLETED, FAILED, REPLICA) when it is
+/// written under a rule that covers it; an object without one was there before the rule.
+/// The oldest object under the rules' prefixes is read: with a status, every object
+/// listed is newer than the rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Predating {
+    /// Not known: not a replicating bucket, or more objects than one listing page holds and
+    /// the oldest of the page has a status.
+    #[default]
+    Unknown,
+    /// Every object the rules cover was written under them (or there is none).
+    None,
+    /// This object (the oldest the rules cover) has no replication status.
+    Object { key: String, last_modified: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -407,7 +426,7 @@ async fn read_bucket(
         ),
         async {
             if !t.replicates {
-                return Ok((None, Vec::new()));
+                return Ok((None, (Vec::new(), Predating::Unknown)));
             }
             let (configuration, sample) = tokio::join!(
                 call(
@@ -416,13 +435,7 @@ async fn read_bucket(
                     arn,
                     s3.get_bucket_replication().bucket(bucket).send()
                 ),
-                async {
-                    if t.object_status {
-                        read_sample(ctx, &s3, t).await
-                    } else {
-                        Ok(Vec::new())
-                    }
-                },
+                read_sample(ctx, &s3, t),
             );
             let configuration = configuration?
                 .and_then(|c| c.replication_configuration)
@@ -447,7 +460,7 @@ async fn read_bucket(
     if let Some(error) = results.into_iter().flatten().next() {
         return Err(error.clone());
     }
-    let (replication, sample) = replication?;
+    let (replication, (sample, predating)) = replication?;
     Ok(LiveBucket {
         exists: true,
         versioning: versioning?.and_then(|v| v.status().map(|s| s.as_str().to_string())),
@@ -487,15 +500,19 @@ async fn read_bucket(
         policy: policy?.and_then(|p| p.policy),
         replication,
         sample,
+        predating,
     })
 }
 
-/// The replication status of the most recent objects of the first listing page.
+/// Whether objects the rules cover predate them, from the first listing page; with
+/// `--object-status` (HEAD: s3:GetObject), also the replication status of its most
+/// recent objects and of the oldest object the rules cover. Without it, only an empty
+/// listing (no object under the rules) settles the question.
 async fn read_sample(
     ctx: &Ctx<'_>,
     s3: &aws_sdk_s3::Client,
     t: &Targets,
-) -> Result<Vec<LiveObject>, AuditError> {
+) -> Result<(Vec<LiveObject>, Predating), AuditError> {
     let listed = call(
         ctx,
         &reads::LIST_OBJECTS,
@@ -503,6 +520,9 @@ async fn read_sample(
         s3.list_objects_v2().bucket(&t.bucket).max_keys(1000).send(),
     )
     .await?;
+    let complete = listed
+        .as_ref()
+        .is_some_and(|l| l.is_truncated() != Some(true));
     let mut objects: Vec<(String, String)> = listed
         .map(|l| {
             l.contents()
@@ -513,24 +533,75 @@ async fn read_sample(
         .unwrap_or_default();
     // RFC 3339 text of UTC times sorts as the times do.
     objects.sort_by(|a, b| b.cmp(a));
+    // The oldest objects the rules cover: every one of the oldest time (S3 lists times to
+    // the second, so several may share it), a page's worth at most.
+    let covered: Vec<&(String, String)> = objects
+        .iter()
+        .rev()
+        .filter(|(_, key)| t.rule_prefixes.iter().any(|p| key.starts_with(p.as_str())))
+        .collect();
+    let oldest_covered: Vec<(String, String)> = covered
+        .iter()
+        .take_while(|(modified, _)| Some(modified) == covered.first().map(|(m, _)| m))
+        .take(SAMPLE_SIZE)
+        .map(|&o| o.clone())
+        .collect();
+    if !t.object_status {
+        let none = complete && covered.is_empty();
+        return Ok((
+            Vec::new(),
+            if none {
+                Predating::None
+            } else {
+                Predating::Unknown
+            },
+        ));
+    }
     objects.truncate(SAMPLE_SIZE);
-    let heads = join_all(objects.iter().map(|(modified, key)| async move {
+    let head = |modified: String, key: String| async move {
         let resource = format!("{}/{key}", t.bucket_arn);
         let head = call(
             ctx,
             &reads::HEAD_OBJECT,
             &resource,
-            s3.head_object().bucket(&t.bucket).key(key).send(),
+            s3.head_object().bucket(&t.bucket).key(&key).send(),
         )
         .await?;
         Ok::<_, AuditError>(head.map(|h| LiveObject {
-            key: key.clone(),
-            last_modified: modified.clone(),
+            key,
+            last_modified: modified,
             replication_status: h.replication_status().map(|s| s.as_str().to_string()),
         }))
-    }))
-    .await;
-    heads.into_iter().filter_map(Result::transpose).collect()
+    };
+    let heads = join_all(objects.iter().map(|(m, k)| head(m.clone(), k.clone()))).await;
+    let sample: Vec<LiveObject> = heads
+        .into_iter()
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?;
+    let mut predating = if complete {
+        Predating::None
+    } else {
+        Predating::Unknown
+    };
+    for (modified, key) in oldest_covered {
+        let oldest = match sample.iter().find(|o| o.key == key) {
+            Some(seen) => Some(seen.clone()),
+            None => head(modified, key).await?,
+        };
+        match oldest {
+            Some(o) if o.replication_status.is_none() => {
+                predating = Predating::Object {
+                    key: o.key,
+                    last_modified: o.last_modified,
+                };
+                break;
+            }
+            Some(_) => {}
+            // Deleted since the listing: nothing to say about it.
+            None => predating = Predating::Unknown,
+        }
+    }
+    Ok((sample, predating))
 }
 
 fn status_text<T: AsRef<str>>(status: Option<T>) -> String {

@@ -50,8 +50,10 @@ impl Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Property {
+    Bucket,
     Versioning,
     Encryption,
+    KmsKey,
     KmsRotation,
     KeyPolicy,
     BucketPolicy,
@@ -63,9 +65,11 @@ pub enum Property {
 }
 
 impl Property {
-    pub const ALL: [Property; 10] = [
+    pub const ALL: [Property; 12] = [
+        Property::Bucket,
         Property::Versioning,
         Property::Encryption,
+        Property::KmsKey,
         Property::KmsRotation,
         Property::KeyPolicy,
         Property::BucketPolicy,
@@ -78,8 +82,10 @@ impl Property {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Property::Bucket => "bucket",
             Property::Versioning => "versioning",
             Property::Encryption => "encryption",
+            Property::KmsKey => "kms_key",
             Property::KmsRotation => "kms_rotation",
             Property::KeyPolicy => "key_policy",
             Property::BucketPolicy => "bucket_policy",
@@ -94,13 +100,13 @@ impl Property {
     /// What the check requires, in one line (SARIF rule descriptions, docs).
     pub fn summary(self) -> &'static str {
         match self {
+            Property::Bucket => "Both buckets exist, in the spec's accounts.",
             Property::Versioning => "Versioning is Enabled on both buckets.",
             Property::Encryption => {
                 "Default encryption is SSE-KMS with exactly the spec's key (by key ARN), with S3 Bucket Keys on."
             }
-            Property::KmsRotation => {
-                "Keys are enabled, customer-managed, and rotate automatically when s3bridge creates them."
-            }
+            Property::KmsKey => "Each bucket's key exists, is enabled and is customer-managed.",
+            Property::KmsRotation => "Keys s3bridge creates rotate automatically.",
             Property::KeyPolicy => {
                 "Key policies name only the principals the spec implies; administrators cannot use the key; no kms:*; no unconditioned wildcard principal."
             }
@@ -122,9 +128,11 @@ impl Property {
     /// Why a drift in it matters (docs/audit.md says more).
     pub fn why(self) -> &'static str {
         match self {
+            Property::Bucket => "Without the bucket there is nothing to replicate into or from; every other check of it is moot.",
             Property::Versioning => "Replication needs versioning on both buckets, and versions are the only protection against overwrites and deletes.",
             Property::Encryption => "A customer-managed key keeps anyone with only s3:* from reading the data; another key or an alias breaks cross-account replication.",
-            Property::KmsRotation => "A disabled key makes every object unreadable; rotation limits what one leaked key version exposes.",
+            Property::KmsKey => "A missing or disabled key makes every object encrypted with it unreadable; an AWS managed key cannot be shared with the other account.",
+            Property::KmsRotation => "Rotation limits what one leaked key version exposes.",
             Property::KeyPolicy => "The key policy is the last gate in front of the data: a new principal there can decrypt everything.",
             Property::BucketPolicy => "The bucket policy enforces TLS and the key, and is how the other account is let in.",
             Property::PublicAccessBlock => "Without it one policy or ACL change can make the data public.",

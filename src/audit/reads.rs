@@ -166,12 +166,14 @@ pub const BUCKET: &[&Read] = &[
     &GET_BUCKET_POLICY,
 ];
 /// On a bucket that replicates: its configuration.
-pub const REPLICATING_BUCKET: &[&Read] = &[&GET_BUCKET_REPLICATION];
+/// The listing (keys, sizes, times: no content) tells whether the rules cover any object
+/// at all, so a bucket that holds none needs no Batch Replication job.
+pub const REPLICATING_BUCKET: &[&Read] = &[&GET_BUCKET_REPLICATION, &LIST_OBJECTS];
 /// With `audit --object-status`, on a bucket that replicates: the replication status of
 /// its most recent objects. HEAD needs s3:GetObject, which also lets the auditor download
 /// any object whose key it may use (or that is not KMS-encrypted), so these reads are an
 /// explicit option with their own statements, never part of the default auditor policy.
-pub const OBJECT_STATUS: &[&Read] = &[&LIST_OBJECTS, &HEAD_OBJECT];
+pub const OBJECT_STATUS: &[&Read] = &[&HEAD_OBJECT];
 
 /// What an audit reads beyond bucket, key and role settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -219,6 +221,8 @@ pub struct Targets {
     /// Sample its recent objects' replication status (a replicating bucket, with
     /// `Scope::object_status`).
     pub object_status: bool,
+    /// The key prefixes its replication rules cover ("" for every object).
+    pub rule_prefixes: Vec<String>,
     pub key: KeyTarget,
     pub roles: Vec<(RolePurpose, String, String)>,
     /// Look for an S3 Batch Replication job.
@@ -249,6 +253,12 @@ pub fn targets(desired: &Desired, side: Side, scope: Scope) -> Targets {
         bucket_arn: bucket.arn.clone(),
         replicates,
         object_status: replicates && scope.object_status,
+        rule_prefixes: desired
+            .replications
+            .iter()
+            .filter(|r| r.from == side)
+            .flat_map(|r| r.rules.iter().map(|rule| rule.prefix.clone()))
+            .collect(),
         key,
         roles: desired
             .roles
@@ -279,9 +289,6 @@ pub fn auditor_policy(targets: &[&Targets]) -> Document {
         let mut bucket_reads: Vec<&Read> = BUCKET.to_vec();
         if t.replicates {
             bucket_reads.extend(REPLICATING_BUCKET);
-        }
-        if t.object_status {
-            bucket_reads.extend(OBJECT_STATUS.iter().filter(|r| r.on == On::Bucket));
         }
         statements.push(
             Statement::allow(&format!("Read{side}BucketSettings"))

@@ -144,6 +144,24 @@ impl Session {
         aws_sdk_s3control::Client::from_conf(builder.build())
     }
 
+    /// The region S3 says `bucket` is in: HeadBucket answers it in `x-amz-bucket-region`,
+    /// also when the request went to another region and was refused with a 301 (S3 API
+    /// reference, HeadBucket: "x-amz-bucket-region: The Region that the bucket is located").
+    /// None when S3 answered without it (a local server); an error when nothing answered
+    /// (no credentials, unreachable), so that it is said now, not at the first listing.
+    pub async fn bucket_region(&self, bucket: &str) -> Result<Option<String>> {
+        match self.s3().head_bucket().bucket(bucket).send().await {
+            Ok(out) => Ok(out.bucket_region().map(str::to_string)),
+            Err(error) => match error.raw_response() {
+                Some(response) => Ok(response
+                    .headers()
+                    .get("x-amz-bucket-region")
+                    .map(str::to_string)),
+                None => Err(AwsError::new("HeadBucket", format!("s3://{bucket}"), &error).into()),
+            },
+        }
+    }
+
     /// The account these credentials act in (sts:GetCallerIdentity needs no permission).
     pub async fn account_id(&self) -> Result<String> {
         let who = match &self.access.assume_role {
@@ -270,21 +288,7 @@ pub async fn bucket_session(
         ..access.clone()
     })
     .await?;
-    let answer = match session.s3().head_bucket().bucket(bucket).send().await {
-        Ok(out) => out.bucket_region().map(str::to_string),
-        Err(error) => {
-            let header = error
-                .raw_response()
-                .and_then(|r| r.headers().get("x-amz-bucket-region"))
-                .map(str::to_string);
-            if header.is_none() && error.raw_response().is_none() {
-                // No answer at all (no credentials, unreachable): say so now, not at
-                // the first listing.
-                return Err(AwsError::new("HeadBucket", format!("s3://{bucket}"), &error).into());
-            }
-            header
-        }
-    };
+    let answer = session.bucket_region(bucket).await?;
     match answer {
         Some(actual) if actual != guess => {
             let session = Session::connect(&Access {
@@ -374,7 +378,22 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AccountInHeaderOnl
 
 #[cfg(test)]
 mod tests {
-    use super::host_and_port;
+    //! Region discovery and S3 Control's host routing are skipped with `--endpoint-url`, so
+    //! the integration tests on moto never run them: here the SDK goes to its AWS endpoints
+    //! through a recorded connection that notes each request and plays back S3's answer.
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_credential_types::Credentials;
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
 
     #[test]
     fn endpoints_name_their_host_and_port() {
@@ -392,5 +411,157 @@ mod tests {
         );
         assert_eq!(host_and_port("http://[::1]/").as_deref(), Some("[::1]:80"));
         assert_eq!(host_and_port("not a url"), None);
+    }
+
+    /// A request as the recording saw it: URI and headers.
+    type Seen = (String, Vec<(String, String)>);
+
+    /// One recorded exchange: every request is noted (URI and headers) and answered with
+    /// the same status, headers and body.
+    #[derive(Debug, Clone)]
+    struct Recorded {
+        status: u16,
+        headers: Vec<(&'static str, &'static str)>,
+        body: &'static str,
+        seen: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    impl Recorded {
+        fn answering(
+            status: u16,
+            headers: &[(&'static str, &'static str)],
+            body: &'static str,
+        ) -> Recorded {
+            Recorded {
+                status,
+                headers: headers.to_vec(),
+                body,
+                seen: Arc::default(),
+            }
+        }
+
+        fn requests(&self) -> Vec<Seen> {
+            self.seen.lock().unwrap().clone()
+        }
+    }
+
+    impl HttpConnector for Recorded {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let headers = request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            self.seen
+                .lock()
+                .unwrap()
+                .push((request.uri().to_string(), headers));
+            let mut response =
+                HttpResponse::new(self.status.try_into().unwrap(), SdkBody::from(self.body));
+            for (name, value) in &self.headers {
+                response.headers_mut().insert(*name, *value);
+            }
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    impl HttpClient for Recorded {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    /// A session on AWS itself (no endpoint) or on `endpoint`, over `recorded`.
+    fn session(recorded: &Recorded, region: &str, endpoint: Option<&str>) -> Session {
+        let mut config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "ANOTREAL", "notreal", None, None, "test",
+            )))
+            .http_client(recorded.clone());
+        if let Some(endpoint) = endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Session {
+            config: config.build(),
+            access: Access {
+                endpoint_url: endpoint.map(str::to_string),
+                ..Access::new(region)
+            },
+        }
+    }
+
+    const LIST_JOBS: &str =
+        r#"<?xml version="1.0" encoding="UTF-8"?><ListJobsResult><Jobs></Jobs></ListJobsResult>"#;
+
+    #[tokio::test]
+    async fn s3_control_is_routed_by_an_account_host_on_aws_and_by_header_elsewhere() {
+        let recorded = Recorded::answering(200, &[], LIST_JOBS);
+        session(&recorded, "ap-southeast-2", None)
+            .s3control()
+            .list_jobs()
+            .account_id("111111111111")
+            .send()
+            .await
+            .unwrap();
+        let local = Recorded::answering(200, &[], LIST_JOBS);
+        session(&local, "ap-southeast-2", Some("http://127.0.0.1:9"))
+            .s3control()
+            .list_jobs()
+            .account_id("111111111111")
+            .send()
+            .await
+            .unwrap();
+        let (aws, local) = (&recorded.requests()[0], &local.requests()[0]);
+        assert!(
+            aws.0.starts_with(
+                "https://111111111111.s3-control.ap-southeast-2.amazonaws.com/v20180820/jobs"
+            ),
+            "{}",
+            aws.0
+        );
+        assert!(
+            local.0.starts_with("http://127.0.0.1:9/v20180820/jobs"),
+            "the account stays out of a custom endpoint's host name: {}",
+            local.0
+        );
+        for (uri, headers) in [aws, local] {
+            assert!(
+                headers
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case("x-amz-account-id") && v == "111111111111"),
+                "{uri}: {headers:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_buckets_region_comes_from_head_bucket_also_on_a_redirect() {
+        // The bucket's own region answers 200; another region answers 301. Both name it.
+        for status in [200, 301] {
+            let recorded = Recorded::answering(status, &[("x-amz-bucket-region", "eu-west-1")], "");
+            let region = session(&recorded, "us-east-1", None)
+                .bucket_region("photos")
+                .await
+                .unwrap();
+            assert_eq!(region.as_deref(), Some("eu-west-1"), "HTTP {status}");
+            let (uri, _) = &recorded.requests()[0];
+            assert!(
+                uri.starts_with("https://photos.s3.us-east-1.amazonaws.com"),
+                "HeadBucket on AWS, virtual-hosted: {uri}"
+            );
+        }
+        // An answer without the header (a refusal, a local server): nothing is guessed.
+        let recorded = Recorded::answering(403, &[], "");
+        let region = session(&recorded, "us-east-1", None)
+            .bucket_region("photos")
+            .await
+            .unwrap();
+        assert_eq!(region, None);
     }
 }

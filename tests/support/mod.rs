@@ -3,7 +3,9 @@
 //! a Terraform runner wired to the offline provider mirror, and the s3bridge binary.
 //!
 //! Known moto gaps are worked around here, visibly, never in the product; each
-//! workaround says which gap it covers.
+//! workaround says which gap it covers (moto_server.py lists them). The harness is at
+//! least as strict as AWS on the paths s3bridge uses: what it cannot judge, it refuses
+//! loudly (tests/harness.rs proves each refusal).
 
 #![allow(dead_code)]
 

@@ -1,58 +1,82 @@
 """Starts moto server for s3bridge's tests, with the gaps that matter to them fixed.
 
-moto stores a bucket's replication configuration as it was sent, but its
-GetBucketReplication answer rebuilds each rule from ID, Priority, Status and
-Destination only, and always claims `DeleteMarkerReplication: Disabled` and
-`Filter: {Prefix: ""}`; a lone tag inside `Filter.And` is also lost (xmltodict stores
-it as a mapping where the serializer expects a list). Terraform then sees a diff on
-every plan and an audit would read wrong values. This launcher returns the rules as
-stored instead, which is what S3 does. Nothing else about moto is changed.
+moto (5.2.1) differs from AWS in ways that would let a test pass for the wrong reason or
+fail for none; each change below names its gap. Every other behaviour is moto's own.
 
-Second, some of moto's S3 XML answers are wrapped in a root element named after the
-operation (`<GetBucketVersioningResponse>`) where S3 uses the shape's own name
-(`<VersioningConfiguration>`). boto3 ignores the root name; the Rust SDK checks it and
-refuses the answer, so those roots are renamed to what S3 sends.
+1. Replication read-back. moto stores a bucket's replication configuration as it was
+   sent, but its GetBucketReplication answer rebuilds each rule from ID, Priority, Status
+   and Destination only, and always claims `DeleteMarkerReplication: Disabled` and
+   `Filter: {Prefix: ""}`; a lone tag inside `Filter.And` is also lost (xmltodict stores
+   it as a mapping where the serializer expects a list). Here the rules come back as
+   stored, as S3 does. And as S3 does, a rule with `ExistingObjectReplication` Enabled is
+   refused with MalformedXML (S3 accepts it only in accounts AWS enabled it for; Terraform
+   provider issues 23803, 24427, 43746), unless the launcher is started with
+   `S3BRIDGE_EXISTING_OBJECT_REPLICATION_ACCOUNTS=<id>,...`: a test that opts in proves a
+   round trip through the API, not that AWS would accept it.
 
-Third (sections below, each naming its gap), what audit's and batch's tests need:
-- bucket policies: moto evaluates their conditions against an empty request and treats
-  any unknown operator as met, so s3bridge's TLS-only Deny refuses every object request;
-  here conditions are evaluated as AWS does for a request over TLS (the SDK's only way
-  to reach AWS) with the request's SSE headers;
-- with IAM enforced, KMS calls are authorised against the key (not `*`) and bucket reads
-  by their own IAM action (not s3:ListBucket);
-- S3 Batch Operations: moto has none; ListJobs, DescribeJob and CreateJob are served
-  from an in-memory store per account, with CreateJob's request checked against the
-  documented shape (jobs complete at once; no object is copied);
-- object replication never happens on moto, so a test can mark an object's replication
-  status by sending `x-amz-replication-status` with its PutObject (a test-only header;
-  HEAD and GET then report it as S3 would).
+2. XML root names. Some of moto's S3 answers are wrapped in a root element named after
+   the operation (`<GetBucketVersioningResponse>`) where S3 uses the shape's own name
+   (`<VersioningConfiguration>`). boto3 ignores the root name; the Rust SDK checks it and
+   refuses the answer, so those roots are renamed to what S3 sends.
 
-(Also: a KMS key ARN or alias ARN of another account is resolved in that account, and a
-role session matches its role's ARN in a trust policy, as on AWS; see the sections below.)
+3. Authorisation (tests/support/moto_authz.py): every S3 request is named by the IAM
+   action AWS authorises it as, the bucket policy is evaluated for that action with the
+   request's context keys and Principal, another account needs a bucket-policy grant, and
+   what the harness cannot evaluate is refused loudly (501 HarnessCannotEvaluate). With
+   IAM enforced, KMS calls are authorised against the key (moto uses `*`).
 
-Fourth, moto gives every object an ETag that is the MD5 of its content. On S3 the
-ETag of an SSE-KMS (or SSE-C) object is not an MD5 of the content: it is opaque, and
-a copy of the object gets a different one. Copy's decision depends on that (same size,
-different ETag must be settled with checksums, or SSE-KMS objects would be copied again
-on every run), so single-part SSE-KMS objects here get an ETag unique to each write,
-as on S3.
+   Also with IAM enforced: a role session matches its role's ARN in a trust policy, and
+   S3 signatures are not re-checked (moto rejects valid ones); see their sections below.
 
-Fifth, reading one part of a multipart object (`?partNumber=N`, how a copy learns the
-source's part layout): moto's GET ignores partNumber and sends the whole object without
-`x-amz-mp-parts-count`, and its HEAD answers with the part's own ETag, metadata and
-content type (checking `If-Match` against the part's ETag). S3 answers both with the
-part's size (and bytes) and the object's ETag, metadata and parts count, and evaluate
-`If-Match` against the object's ETag (as `s3bridge verify` sends for part sizes); so here.
+4. S3 Batch Operations (tests/support/moto_batch.py): moto has none. CreateJob,
+   DescribeJob and ListJobs are served with AWS's checks (shape, account, role, trust,
+   iam:PassRole, idempotency); jobs run their tasks as the role and write a completion
+   report.
+
+5. Replication status. moto never replicates, so a test marks an object's replication
+   status by sending the test-only header `x-amz-replication-status` with its PutObject
+   (HEAD and GET then report it as S3 would); `x-amz-s3bridge-batch-failure: <ErrorCode>`
+   makes a Batch Operations task on that object fail with that code.
+
+6. ETags. moto gives every object an ETag that is the MD5 of its content. On S3 the ETag
+   of an SSE-KMS (or SSE-C) object is not an MD5 of the content: it is opaque, and a copy
+   of the object gets a different one. Copy's decision depends on that (same size,
+   different ETag must be settled with checksums, or SSE-KMS objects would be copied
+   again on every run), so single-part SSE-KMS objects here get an ETag unique to each
+   write, as on S3.
+
+7. Reading one part of a multipart object (`?partNumber=N`, how a copy learns the
+   source's part layout): moto's GET ignores partNumber and sends the whole object without
+   `x-amz-mp-parts-count`, and its HEAD answers with the part's own ETag, metadata and
+   content type (checking `If-Match` against the part's ETag). S3 answers both with the
+   part's size (and bytes) and the object's ETag, metadata and parts count, and evaluates
+   `If-Match` against the object's ETag (as `s3bridge verify` sends for part sizes); so here.
+
+8. Copies: `x-amz-copy-source-if-match` is honoured, and an archived source is refused
+   with InvalidObjectState, as S3 does.
+
+9. KMS: a key ARN or alias ARN of another account is resolved in that account (moto
+   resolves every KeyId in the caller's), as AWS does.
+
+10. Multipart uploads (tests/support/moto_transfer.py): ListMultipartUploads answers with
+   the real initiator and initiation time (moto makes both up).
 
 Usage: python moto_server.py HOST PORT
 """
 
+import hashlib
+import json
+import os
 import sys
+import uuid
 
-from moto.s3 import responses
-from moto.s3.exceptions import ReplicationConfigurationNotFoundError
 from moto.core.responses import ActionResult
+from moto.s3 import responses
+from moto.s3.exceptions import MalformedXML, ReplicationConfigurationNotFoundError
+from moto.s3.models import FakeKey, S3Backend
 
+import moto_authz
+import moto_batch
 
 def _as_list(value):
     if value is None:
@@ -97,6 +121,26 @@ def get_bucket_replication(self):
 
 responses.S3Response.get_bucket_replication = get_bucket_replication
 
+_put_bucket_replication = S3Backend.put_bucket_replication
+_EXISTING_OBJECTS_ALLOWED = {
+    a for a in os.environ.get("S3BRIDGE_EXISTING_OBJECT_REPLICATION_ACCOUNTS", "").split(",") if a
+}
+
+
+def put_bucket_replication(self, bucket_name, replication):
+    for rule in _as_list(replication.get("Rule")):
+        existing = (rule.get("ExistingObjectReplication") or {}).get("Status")
+        if existing == "Enabled" and self.account_id not in _EXISTING_OBJECTS_ALLOWED:
+            moto_authz.log(
+                f"PutBucketReplication of {bucket_name}: ExistingObjectReplication is refused "
+                f"(MalformedXML) in account {self.account_id}, as S3 does unless AWS enabled it"
+            )
+            raise MalformedXML()
+    return _put_bucket_replication(self, bucket_name, replication)
+
+
+S3Backend.put_bucket_replication = put_bucket_replication
+
 # moto's root element → S3's (the names aws-sdk-s3 expects).
 S3_ROOTS = {
     "CompleteMultipartUploadResponse": "CompleteMultipartUploadResult",
@@ -126,106 +170,8 @@ def serialized(self, action_result):
 responses.S3Response.serialized = serialized
 
 
-# --- moto gap: bucket-policy conditions ------------------------------------------------
-# moto's FakeBucket.get_permission evaluates statements with an empty request context and
-# ignores operators it does not know (Bool, ...IfExists), so `Deny s3:* when
-# aws:SecureTransport is false` denies every object request. Evaluate as AWS does.
-
-import fnmatch
-import json
-import threading
-
-from moto.iam.access_control import PermissionResult
-from moto.s3.models import FakeBucket, FakeKey
-
-_request = threading.local()
-_key_response = responses.S3Response._key_response
-
-
-def _remember_headers(self, request, full_url):
-    _request.headers = {k.lower(): v for k, v in request.headers.items()}
-    try:
-        return _key_response(self, request, full_url)
-    finally:
-        _request.headers = {}
-
-
-responses.S3Response._key_response = _remember_headers
-
-
-def _context():
-    headers = getattr(_request, "headers", {}) or {}
-    # Every AWS SDK reaches AWS over TLS; s3bridge's tests talk plain HTTP to moto only
-    # because moto serves no TLS.
-    context = {"aws:securetransport": "true"}
-    for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
-        if header in headers:
-            context["s3:" + header] = headers[header]
-    return context
-
-
-def _matches(patterns, value):
-    patterns = patterns if isinstance(patterns, list) else [patterns]
-    return any(fnmatch.fnmatchcase(value.lower(), p.lower()) for p in patterns)
-
-
-def _condition_holds(operator, key, expected, context):
-    expected = [str(v).lower() for v in (expected if isinstance(expected, list) else [expected])]
-    if_exists = operator.endswith("IfExists")
-    base = operator[: -len("IfExists")] if if_exists else operator
-    base = base.split(":")[-1]  # ForAnyValue:/ForAllValues: on single values
-    actual = context.get(key.lower())
-    if base == "Null":
-        return (actual is None) == (expected[0] == "true")
-    negated = "Not" in base
-    if actual is None:
-        # An absent key: ...IfExists conditions hold; otherwise only negated ones do.
-        return if_exists or negated
-    actual = actual.lower()
-    if base in ("Bool", "StringEquals", "StringEqualsIgnoreCase", "ArnEquals", "NumericEquals"):
-        return actual in expected
-    if base in ("StringNotEquals", "StringNotEqualsIgnoreCase", "ArnNotEquals", "NumericNotEquals"):
-        return actual not in expected
-    if base in ("StringLike", "ArnLike"):
-        return any(fnmatch.fnmatchcase(actual, e) for e in expected)
-    if base in ("StringNotLike", "ArnNotLike"):
-        return not any(fnmatch.fnmatchcase(actual, e) for e in expected)
-    return True  # operators no test uses: keep moto's leniency
-
-
-def get_permission(self, action, resource):
-    if self.policy is None:
-        return PermissionResult.NEUTRAL
-    document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
-    statements = document.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
-    context = _context()
-    result = PermissionResult.NEUTRAL
-    for statement in statements:
-        if "NotAction" in statement:
-            if _matches(statement["NotAction"], action):
-                continue
-        elif not _matches(statement.get("Action", []), action):
-            continue
-        if "NotResource" in statement:
-            if _matches(statement["NotResource"], resource):
-                continue
-        elif not _matches(statement.get("Resource", "*"), resource):
-            continue
-        conditions = statement.get("Condition", {})
-        if not all(
-            _condition_holds(operator, key, values, context)
-            for operator, keys in conditions.items()
-            for key, values in keys.items()
-        ):
-            continue
-        if statement.get("Effect") == "Deny":
-            return PermissionResult.DENIED
-        result = PermissionResult.PERMITTED
-    return result
-
-
-FakeBucket.get_permission = get_permission
+moto_authz.install()
+moto_batch.install()
 
 
 # --- moto gap: KMS authorisation resource ----------------------------------------------
@@ -323,295 +269,10 @@ def describe_key(self):
 KmsResponse.describe_key = describe_key
 
 
-# --- moto gap: IAM actions of bucket reads ---------------------------------------------
-# With IAM enforced, moto authorises the bucket reads it has no name for as s3:ListBucket
-# (and looks for `public_access_block` where S3 sends `publicAccessBlock`). AWS checks
-# these actions; a least-privilege policy is judged against them.
-
-responses.ACTION_MAP["BUCKET"]["GET"].update(
-    {
-        "encryption": "GetEncryptionConfiguration",
-        "publicAccessBlock": "GetBucketPublicAccessBlock",
-        "ownershipControls": "GetBucketOwnershipControls",
-        "replication": "GetReplicationConfiguration",
-    }
-)
-
-
-# --- moto gap: S3 Batch Operations (s3control jobs) ------------------------------------
-# moto has no Batch Operations. ListJobs, DescribeJob and CreateJob are served from a store
-# per account; CreateJob's request is checked against the documented CreateJob shape
-# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_CreateJob.html), including
-# an S3PutObjectCopy operation (API_control_S3CopyObjectOperation.html) and a manifest
-# s3bridge wrote (API_control_JobManifest.html, JobManifestSpec, JobManifestLocation).
-# Jobs created without confirmation complete at once (nothing is copied); with
-# ConfirmationRequired they wait, Suspended, as on AWS. A job over a Manifest reads it
-# from moto's S3 as Batch Operations does before running: a missing manifest or another
-# ETag than the request's fails the job; otherwise each CSV line counts as one task.
-
-import datetime
-import re
-import uuid
-
-from moto.s3control import urls as s3control_urls
-from moto.s3control.exceptions import S3ControlError
-from moto.s3control.responses import S3ControlResponse
-
-s3control_urls.url_paths.update(
-    {
-        r"{0}/v20180820/jobs$": S3ControlResponse.dispatch,
-        r"{0}/v20180820/jobs/(?P<id>[^/]+)$": S3ControlResponse.dispatch,
-        "/v20180820/jobs": S3ControlResponse.dispatch,
-        "/v20180820/jobs/<id>": S3ControlResponse.dispatch,
-    }
-)
-
-
-class InvalidJobRequest(S3ControlError):
-    code = "InvalidRequestException"
-
-
-class JobNotFound(S3ControlError):
-    code = "NotFoundException"
-
-
-def _job_answer(self, operation, result):
-    """Serialises like moto, with S3 Control's root element (`ListJobsResult`) where moto
-    writes `ListJobsResponse` (which the Rust SDK refuses)."""
-    status, headers, body = self.serialized(ActionResult(result))
-    text = body.decode() if isinstance(body, bytes) else body
-    text = text.replace(f"<{operation}Response", f"<{operation}Result", 1)
-    text = text.replace(f"</{operation}Response>", f"</{operation}Result>", 1)
-    return status, headers, text
-
-
-def _jobs(self):
-    if not hasattr(self.backend, "s3bridge_jobs"):
-        self.backend.s3bridge_jobs = {}
-    return self.backend.s3bridge_jobs
-
-
-def _check_create_job(params):
-    for required in ("AccountId", "Operation", "Report", "ClientRequestToken", "Priority", "RoleArn"):
-        if params.get(required) in (None, ""):
-            raise InvalidJobRequest(f"{required} is required")
-    if ("Manifest" in params) == ("ManifestGenerator" in params):
-        raise InvalidJobRequest("exactly one of Manifest and ManifestGenerator is required")
-    operation = params["Operation"]
-    if not isinstance(operation, dict) or len(operation) != 1:
-        raise InvalidJobRequest("Operation must name exactly one operation")
-    if not str(params["RoleArn"]).startswith("arn:") or ":role/" not in params["RoleArn"]:
-        raise InvalidJobRequest("RoleArn must be an IAM role ARN")
-    if int(params["Priority"]) < 0:
-        raise InvalidJobRequest("Priority must be >= 0")
-    report = params["Report"]
-    if report.get("Enabled") in (True, "true"):
-        for field in ("Bucket", "Format", "ReportScope"):
-            if not report.get(field):
-                raise InvalidJobRequest(f"Report.{field} is required when the report is enabled")
-        if report["Format"] != "Report_CSV_20180820":
-            raise InvalidJobRequest("Report.Format must be Report_CSV_20180820")
-    generator = params.get("ManifestGenerator", {}).get("S3JobManifestGenerator")
-    if "ManifestGenerator" in params:
-        if not generator or not generator.get("SourceBucket"):
-            raise InvalidJobRequest("ManifestGenerator.S3JobManifestGenerator.SourceBucket is required")
-        if "EnableManifestOutput" not in generator:
-            raise InvalidJobRequest("S3JobManifestGenerator.EnableManifestOutput is required")
-    if "Manifest" in params:
-        _check_manifest(params["Manifest"])
-    if "S3PutObjectCopy" in operation:
-        _check_copy_operation(operation["S3PutObjectCopy"] or {})
-
-
-def _members(value):
-    """A list member as moto's XML parsing hands it over: `{"member": x}` or a list."""
-    if isinstance(value, dict) and "member" in value:
-        value = value["member"]
-    return _as_list(value)
-
-
-_ARN = re.compile(r"arn:[^:]+:s3:.*")
-
-
-def _check_manifest(manifest):
-    """JobManifest: Spec (Format, Fields) and Location (ObjectArn, ETag) are required."""
-    spec = manifest.get("Spec") or {}
-    location = manifest.get("Location") or {}
-    formats = ("S3BatchOperations_CSV_20180820", "S3InventoryReport_CSV_20161130")
-    if spec.get("Format") not in formats:
-        raise InvalidJobRequest(f"Manifest.Spec.Format must be one of {formats}")
-    if spec["Format"] == "S3BatchOperations_CSV_20180820":
-        fields = _members(spec.get("Fields"))
-        if not fields:
-            raise InvalidJobRequest("Manifest.Spec.Fields is required for a CSV manifest")
-        unknown = [f for f in fields if f not in ("Ignore", "Bucket", "Key", "VersionId")]
-        if unknown:
-            raise InvalidJobRequest(f"Manifest.Spec.Fields: unknown fields {unknown}")
-        if "Bucket" not in fields or "Key" not in fields:
-            raise InvalidJobRequest("Manifest.Spec.Fields must name the Bucket and Key columns")
-    arn = location.get("ObjectArn") or ""
-    if not _ARN.fullmatch(arn) or "/" not in arn:
-        raise InvalidJobRequest("Manifest.Location.ObjectArn must be an S3 object ARN")
-    if not location.get("ETag"):
-        raise InvalidJobRequest("Manifest.Location.ETag is required")
-
-
-def _check_copy_operation(copy):
-    """S3CopyObjectOperation: TargetResource (a bucket ARN) and enum members."""
-    target = copy.get("TargetResource") or ""
-    if not _ARN.fullmatch(target) or "/" in target:
-        raise InvalidJobRequest("S3PutObjectCopy.TargetResource must be a bucket ARN")
-    enums = {
-        "MetadataDirective": ("COPY", "REPLACE"),
-        "StorageClass": (
-            "STANDARD", "STANDARD_IA", "ONEZONE_IA", "GLACIER", "INTELLIGENT_TIERING",
-            "DEEP_ARCHIVE", "GLACIER_IR",
-        ),
-        "CannedAccessControlList": (
-            "private", "public-read", "public-read-write", "aws-exec-read",
-            "authenticated-read", "bucket-owner-read", "bucket-owner-full-control",
-        ),
-    }
-    for member, allowed in enums.items():
-        if member in copy and copy[member] not in allowed:
-            raise InvalidJobRequest(f"S3PutObjectCopy.{member} must be one of {allowed}")
-    if copy.get("BucketKeyEnabled") in (True, "true") and not copy.get("SSEAwsKmsKeyId"):
-        raise InvalidJobRequest("S3PutObjectCopy.BucketKeyEnabled needs SSEAwsKmsKeyId")
-
-
-def _read_manifest(account_id, manifest):
-    """Reads the manifest object the way Batch Operations does before a job runs; returns
-    (task count, failure reason or None)."""
-    from moto.s3.models import s3_backends
-
-    arn = manifest["Location"]["ObjectArn"]
-    partition = arn.split(":")[1]
-    bucket, _, key = arn.split(":::", 1)[1].partition("/")
-    try:
-        stored = s3_backends[account_id][partition].get_object(bucket, key)
-    except Exception as e:  # a missing bucket
-        stored, error = None, e
-    else:
-        error = None
-    if stored is None:
-        return 0, f"Reading the manifest failed: {arn} does not exist ({error or 'NoSuchKey'})"
-    if stored.etag.strip('"') != manifest["Location"]["ETag"].strip('"'):
-        return 0, f"Reading the manifest failed: the ETag of {arn} is {stored.etag}, not {manifest['Location']['ETag']}"
-    lines = [line for line in stored.value.decode().splitlines() if line]
-    columns = len(_members(manifest["Spec"].get("Fields")))
-    bad = [line for line in lines if len(line.split(",")) != columns]
-    if bad:
-        return 0, f"The manifest has lines without {columns} columns: {bad[:3]}"
-    return len(lines), None
-
-
-def create_job(self):
-    params = {
-        name: self._get_param(name)
-        for name in (
-            "AccountId", "ConfirmationRequired", "Operation", "Report", "ClientRequestToken",
-            "Manifest", "Description", "Priority", "RoleArn", "Tags", "ManifestGenerator",
-        )
-        if self._get_param(name) is not None
-    }
-    _check_create_job(params)
-    # As on AWS, a repeated ClientRequestToken answers with the job it created.
-    for job in _jobs(self).values():
-        if job["s3bridge_request"]["ClientRequestToken"] == params["ClientRequestToken"]:
-            return _job_answer(self, "CreateJob", {"JobId": job["JobId"]})
-    job_id = str(uuid.uuid4())
-    confirm = params.get("ConfirmationRequired") in (True, "true")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    tasks, failure = 0, None
-    if "Manifest" in params:
-        tasks, failure = _read_manifest(params["AccountId"], params["Manifest"])
-    _jobs(self)[job_id] = {
-        "JobId": job_id,
-        "JobArn": f"arn:aws:s3:{self.region}:{params['AccountId']}:job/{job_id}",
-        "ConfirmationRequired": confirm,
-        "Description": params.get("Description", ""),
-        "Status": "Failed" if failure else "Suspended" if confirm else "Complete",
-        "FailureReasons": [{"FailureCode": "ManifestReadFailed", "FailureReason": failure}] if failure else None,
-        "Operation": params["Operation"],
-        "OperationName": next(iter(params["Operation"])),
-        "Priority": int(params["Priority"]),
-        "RoleArn": params["RoleArn"],
-        "Report": params["Report"],
-        "Manifest": params.get("Manifest"),
-        "ManifestGenerator": params.get("ManifestGenerator"),
-        "ProgressSummary": {
-            "TotalNumberOfTasks": tasks,
-            "NumberOfTasksSucceeded": 0 if confirm else tasks,
-            "NumberOfTasksFailed": 0,
-        },
-        "CreationTime": now,
-        "TerminationDate": None if confirm else now,
-        "s3bridge_request": params,
-    }
-    return _job_answer(self, "CreateJob", {"JobId": job_id})
-
-
-def list_jobs(self):
-    jobs = sorted(_jobs(self).values(), key=lambda j: j["CreationTime"], reverse=True)
-    statuses = self._get_param("JobStatuses")
-    if statuses:
-        jobs = [j for j in jobs if j["Status"] in statuses]
-    return _job_answer(
-        self,
-        "ListJobs",
-        {
-            "Jobs": [
-                {
-                    k: v
-                    for k, v in {
-                        "JobId": j["JobId"],
-                        "Description": j["Description"],
-                        "Operation": j["OperationName"],
-                        "Priority": j["Priority"],
-                        "Status": j["Status"],
-                        "CreationTime": j["CreationTime"],
-                        "TerminationDate": j["TerminationDate"],
-                        "ProgressSummary": j["ProgressSummary"],
-                    }.items()
-                    if v is not None
-                }
-                for j in jobs
-            ]
-        }
-    )
-
-
-def describe_job(self):
-    job = _jobs(self).get(self._get_param("JobId"))
-    if job is None:
-        raise JobNotFound("The specified job does not exist.")
-    described = {k: v for k, v in job.items() if k not in ("OperationName", "s3bridge_request") and v is not None}
-    return _job_answer(self, "DescribeJob", {"Job": described})
-
-
-def _s3control_resource(self):
-    job_id = self.path.rstrip("/").split("/jobs/")[-1] if "/jobs/" in self.path else None
-    job = _jobs(self).get(job_id) if job_id else None
-    return job["JobArn"] if job else "*"
-
-
-# moto's policy validator refuses S3 ARNs with a region, but Batch Operations job ARNs
-# have one (arn:aws:s3:REGION:ACCOUNT:job/ID, Service Authorization Reference).
-from moto.iam import policy_validation
-
-policy_validation.SERVICE_TYPE_REGION_INFORMATION_ERROR_ASSOCIATIONS["s3"][
-    "valid_starting_values"
-].append("job/")
-
-S3ControlResponse.create_job = create_job
-S3ControlResponse.list_jobs = list_jobs
-S3ControlResponse.describe_job = describe_job
-S3ControlResponse._determine_resource = _s3control_resource
-
-
 # --- moto gap: object replication status -----------------------------------------------
 # moto never replicates, so no object ever has a replication status. A test marks one by
-# sending the test-only header `x-amz-replication-status` with its PutObject.
+# sending the test-only header `x-amz-replication-status` with its PutObject, and makes a
+# Batch Operations task on it fail with `x-amz-s3bridge-batch-failure` (moto_batch.py).
 
 _put_object = responses.S3Response.put_object
 
@@ -619,9 +280,13 @@ _put_object = responses.S3Response.put_object
 def put_object(self):
     result = _put_object(self)
     status = self.headers.get("x-amz-replication-status")
-    if status:
+    failure = self.headers.get("x-amz-s3bridge-batch-failure")
+    if status or failure:
         key = self.backend.get_object(self.bucket_name, self.parse_key_name())
-        key.s3bridge_replication_status = status
+        if status:
+            key.s3bridge_replication_status = status
+        if failure:
+            key.s3bridge_batch_failure = failure
     return result
 
 
@@ -638,11 +303,6 @@ def _response_dict_with_status(self):
 
 
 FakeKey.response_dict = property(_response_dict_with_status)
-
-import hashlib
-import uuid
-
-from moto.s3.models import FakeKey
 
 _md5_etag = FakeKey.etag
 
@@ -723,7 +383,50 @@ def _key_response_get_part(self, query, key_name):
 
 responses.S3Response._key_response_get = _key_response_get_part
 
-import moto_transfer  # noqa: E402,F401  (gaps of its own: upload initiators, copy-source-if-match)
+# --- moto gap: copy preconditions and archived sources ---------------------------------
+# moto ignores `x-amz-copy-source-if-match` (CopyObject and UploadPartCopy), so a copy
+# whose source changed after it was listed succeeds; S3 answers 412 PreconditionFailed
+# (S3 API reference, CopyObject: "x-amz-copy-source-if-match: Copies the object if its
+# entity tag (ETag) matches the specified tag"). And a copy of an archived (GLACIER,
+# DEEP_ARCHIVE), unrestored source is refused by moto with ObjectNotInActiveTierError
+# (CopyObject only), where S3 answers 403 InvalidObjectState, "Operation is not valid for
+# the source object's storage class" (as S3 clients report it, e.g. s3tools/s3cmd#193).
+
+from moto.s3.exceptions import InvalidObjectState
+
+ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
+
+
+class ArchivedSource(InvalidObjectState):
+    def __init__(self, storage_class):
+        super().__init__(storage_class)
+        self.message = "Operation is not valid for the source object's storage class"
+
+
+_key_response_put = responses.S3Response._key_response_put
+
+
+def _key_response_put_with_copy_checks(self, query, key_name):
+    headers = {k.lower(): v for k, v in self.headers.items()}
+    if "x-amz-copy-source" in headers:
+        bucket, key, version = moto_authz._copy_source(headers)
+        try:
+            source = self.backend.get_object(bucket, key, version_id=version)
+        except Exception:  # no such bucket: moto answers it
+            source = None
+        if source is not None and isinstance(source, FakeKey):
+            wanted = headers.get("x-amz-copy-source-if-match")
+            if wanted and wanted.strip('"') != source.etag.strip('"'):
+                raise PreconditionFailed(failed_condition="x-amz-copy-source-If-Match")
+            restore = source.response_dict.get("x-amz-restore")
+            if source.storage_class in ARCHIVED and (restore is None or 'ongoing-request="true"' in restore):
+                raise ArchivedSource(source.storage_class)
+    return _key_response_put(self, query, key_name)
+
+
+responses.S3Response._key_response_put = _key_response_put_with_copy_checks
+
+import moto_transfer  # noqa: E402,F401  (its own gaps: multipart upload initiators)
 
 if __name__ == "__main__":
     from moto.server import main

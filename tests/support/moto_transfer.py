@@ -1,26 +1,19 @@
 """moto gaps that copy's safety tests meet (imported by moto_server.py).
 
-First, who started a multipart upload, and when. moto's ListMultipartUploads answers every upload with one made-up initiator
+Who started a multipart upload, and when. moto's ListMultipartUploads answers every upload with one made-up initiator
 (`user1-11111a31-...`) and the same date (2010-11-10). S3 answers with the principal
 that called CreateMultipartUpload (Initiator.ID: a user or role-session ARN) and the
 time it did, which is how `s3bridge copy` recognises the uploads an earlier run of its
 own left behind. Here each upload records, at creation, the caller's ARN (as moto's own
 sts:GetCallerIdentity reports it for the request's access key) and the time, and
 ListMultipartUploads answers with them. Nothing else about multipart uploads changes.
-
-Second, `x-amz-copy-source-if-match`: moto honours `...-if-none-match` on CopyObject but
-ignores `...-if-match` on CopyObject and UploadPartCopy, so a copy pinned to the ETag it
-listed would copy a newer version instead of failing with 412 as S3 does. Here both
-check it against the source object's ETag first.
+(`x-amz-copy-source-if-match`, which moto ignores, is honoured by moto_server.py.)
 """
 
 import datetime
 
-from urllib.parse import parse_qs, unquote, urlparse
-
 from moto.core.responses import ActionResult
 from moto.s3 import responses
-from moto.s3.exceptions import PreconditionFailed
 from moto.sts.models import sts_backends
 
 # What moto answers for uploads made before this module was loaded (none, in practice).
@@ -89,24 +82,3 @@ def list_multipart_uploads(self):
 
 
 responses.S3Response.list_multipart_uploads = list_multipart_uploads
-
-
-_key_response_put = responses.S3Response._key_response_put
-
-
-def _key_response_put_checking_copy_source(self, query, key_name):
-    expected = self.headers.get("x-amz-copy-source-if-match")
-    copy_source = self.headers.get("x-amz-copy-source")
-    if expected and copy_source:
-        if isinstance(copy_source, bytes):
-            copy_source = copy_source.decode("utf-8")
-        parsed = urlparse(copy_source)
-        bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
-        version = parse_qs(parsed.query).get("versionId", [None])[0]
-        source = self.backend.get_object(bucket, key, version_id=version)
-        if source is not None and source.etag.strip('"') != expected.strip('"'):
-            raise PreconditionFailed("x-amz-copy-source-If-Match")
-    return _key_response_put(self, query, key_name)
-
-
-responses.S3Response._key_response_put = _key_response_put_checking_copy_source

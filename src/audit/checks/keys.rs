@@ -1,7 +1,7 @@
-//! KMS keys: each bucket's key is enabled, customer-managed and (when s3bridge created
-//! it) rotating; a created key's policy names only the principals the spec implies,
-//! keeps administrators from using the key, grants no `kms:*` and no unconditioned
-//! wildcard principal.
+//! KMS keys: each bucket's key exists, is enabled and customer-managed (`kms_key`), and
+//! rotates when s3bridge created it (`kms_rotation`); a created key's policy names only
+//! the principals the spec implies, keeps administrators from using the key, grants no
+//! `kms:*` and no unconditioned wildcard principal.
 
 use std::collections::BTreeSet;
 
@@ -27,15 +27,16 @@ pub(super) fn check(ctx: &mut Ctx<'_>, side: Side) {
         .map(|k| k.alias.trim_start_matches("alias/").to_string())
         .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(&arn).to_string());
     let spec_field = field(side, "kms_key");
-    let rotation = ctx.check(Property::KmsRotation, &arn, &name, &spec_field);
+    let key = ctx.check(Property::KmsKey, &arn, &name, &spec_field);
     let Some(metadata) = &live.metadata else {
         let what = if target.created {
             format!("no key behind the alias {}", target.id)
         } else {
             format!("no key {}", target.id)
         };
+        // One cause, one finding: the key's rotation and policy are not checked.
         ctx.add(
-            &rotation,
+            &key,
             Drift {
                 code: "missing".into(),
                 expected: format!("an enabled customer-managed key ({})", target.id),
@@ -44,28 +45,22 @@ pub(super) fn check(ctx: &mut Ctx<'_>, side: Side) {
                     "the {side} bucket's key cannot be found: {what} in account {}; objects encrypted with it cannot be read",
                     ctx.live.side(side).targets.account
                 ),
-                remediation: format!("{APPLY}; if the key was scheduled for deletion, cancel it: `aws kms cancel-key-deletion`"),
+                remediation: if target.created {
+                    format!("{APPLY}: it creates the key and its alias (objects encrypted with a deleted key stay unreadable)")
+                } else {
+                    format!(
+                        "the spec names an existing key: point `{side}.kms_key` at a key that exists, then `s3bridge generate SPEC --out DIR` and {APPLY}"
+                    )
+                },
                 ..Drift::default()
             },
         );
-        if target.created {
-            let policy = ctx.check(Property::KeyPolicy, &arn, &name, &spec_field);
-            ctx.add(
-                &policy,
-                Drift {
-                    code: "missing".into(),
-                    expected: "the spec's key policy".into(),
-                    actual: what,
-                    message: format!("the {side} key's policy cannot be read: the key is missing"),
-                    ..Drift::default()
-                },
-            );
-        }
         return;
     };
     if !metadata.enabled || metadata.state != "Enabled" {
+        let pending = metadata.state == "PendingDeletion";
         ctx.add(
-            &rotation,
+            &key,
             Drift {
                 code: "not-enabled".into(),
                 expected: "Enabled".into(),
@@ -74,17 +69,21 @@ pub(super) fn check(ctx: &mut Ctx<'_>, side: Side) {
                     "the {side} key {} is {}: nothing encrypted with it can be read or written",
                     metadata.arn, metadata.state
                 ),
-                remediation: format!(
-                    "`aws kms enable-key --key-id {}` (or `aws kms cancel-key-deletion` if pending deletion), then {APPLY}",
-                    metadata.arn
-                ),
+                remediation: if pending {
+                    format!(
+                        "`aws kms cancel-key-deletion --key-id {arn}`, then `aws kms enable-key --key-id {arn}`",
+                        arn = metadata.arn
+                    )
+                } else {
+                    format!("`aws kms enable-key --key-id {}`", metadata.arn)
+                },
                 ..Drift::default()
             },
         );
     }
     if metadata.manager != "CUSTOMER" {
         ctx.add(
-            &rotation,
+            &key,
             Drift {
                 code: "not-customer-managed".into(),
                 expected: "CUSTOMER".into(),
@@ -93,35 +92,38 @@ pub(super) fn check(ctx: &mut Ctx<'_>, side: Side) {
                     "the {side} key {} is managed by AWS: its policy cannot be changed, it cannot be shared with the other account",
                     metadata.arn
                 ),
-                remediation: "use a customer-managed key: `kms_key: create` in the spec, then generate and apply".into(),
-                ..Drift::default()
-            },
-        );
-    }
-    if target.created && live.rotation != Some(true) {
-        ctx.add(
-            &rotation,
-            Drift {
-                code: "rotation-off".into(),
-                severity: Severity::Medium,
-                expected: "automatic rotation on".into(),
-                actual: match live.rotation {
-                    Some(false) => "off".into(),
-                    _ => "unknown".into(),
-                },
-                message: format!(
-                    "automatic rotation of the {side} key {} is off",
-                    metadata.arn
-                ),
                 remediation: format!(
-                    "{APPLY}, or `aws kms enable-key-rotation --key-id {}`",
-                    metadata.arn
+                    "use a customer-managed key: set `{side}.kms_key: create` (or the ARN of a customer-managed key) in the spec, then `s3bridge generate SPEC --out DIR` and {APPLY}"
                 ),
                 ..Drift::default()
             },
         );
     }
     if target.created {
+        let rotation = ctx.check(Property::KmsRotation, &arn, &name, &spec_field);
+        if live.rotation != Some(true) {
+            ctx.add(
+                &rotation,
+                Drift {
+                    code: "rotation-off".into(),
+                    severity: Severity::Medium,
+                    expected: "automatic rotation on".into(),
+                    actual: match live.rotation {
+                        Some(false) => "off".into(),
+                        _ => "unknown".into(),
+                    },
+                    message: format!(
+                        "automatic rotation of the {side} key {} is off",
+                        metadata.arn
+                    ),
+                    remediation: format!(
+                        "{APPLY}, or `aws kms enable-key-rotation --key-id {}`",
+                        metadata.arn
+                    ),
+                    ..Drift::default()
+                },
+            );
+        }
         check_policy(ctx, side, &arn, &name, &spec_field);
     }
 }

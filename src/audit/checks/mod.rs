@@ -213,10 +213,28 @@ pub(super) fn run(desired: &Desired, live: &Live) -> (Vec<Check>, Vec<Finding>) 
     let mut keys = BTreeMap::new();
     for side in [Side::Source, Side::Destination] {
         let side_live = live.side(side);
-        if let (Some(module), Some(metadata)) =
-            (&side_live.targets.key.module, &side_live.key.metadata)
-        {
-            keys.insert(module.clone(), metadata.arn.clone());
+        let Some(module) = &side_live.targets.key.module else {
+            continue;
+        };
+        // A created key no alias leads to any more: the key the bucket still encrypts with
+        // stands in for it, so that its absence is one finding (`kms_key/missing`), not one
+        // more for every policy and rule that names it.
+        let arn = side_live
+            .key
+            .metadata
+            .as_ref()
+            .map(|m| m.arn.clone())
+            .or_else(|| {
+                side_live
+                    .bucket
+                    .encryption
+                    .as_ref()
+                    .and_then(|rules| rules.first())
+                    .and_then(|rule| rule.key.clone())
+                    .filter(|key| key.starts_with("arn:") && key.contains(":key/"))
+            });
+        if let Some(arn) = arn {
+            keys.insert(module.clone(), arn);
         }
     }
     let mut ctx = Ctx {
@@ -316,6 +334,7 @@ mod tests {
                         })
                     }),
                     sample: Vec::new(),
+                    predating: Predating::Unknown,
                 },
                 key: LiveKey {
                     id: t.key.id.clone(),
@@ -381,8 +400,9 @@ mod tests {
         let desired = desired();
         let (checks, findings) = run(&desired, &faithful(&desired));
         assert!(findings.is_empty(), "{findings:#?}");
-        // 5 bucket properties × 2, rotation + key policy × 2, 2 per role × 3, replication.
-        assert_eq!(checks.len(), 10 + 4 + 6 + 1);
+        // 6 bucket properties × 2, key + rotation + key policy × 2, 2 per role × 3,
+        // replication.
+        assert_eq!(checks.len(), 12 + 6 + 6 + 1);
     }
 
     #[test]
@@ -437,21 +457,268 @@ mod tests {
         live.destination.key.metadata = None;
         live.source.roles[0].found = None;
         let (_, findings) = run(&desired, &live);
+        let mut got = ids(&findings);
+        got.sort();
+        // One cause, one finding: no key_policy/missing, no role_policy/missing, and the
+        // destination bucket's encryption is not called "another key" because the spec's
+        // key cannot be found.
+        assert_eq!(
+            got,
+            [
+                "kms_key/missing/datalake-landing-destination",
+                "role_trust/missing/datalake-copy",
+            ]
+        );
+        assert_commands(&findings);
+    }
+
+    /// Every remediation names a command (in backquotes) that clears the finding.
+    fn assert_commands(findings: &[Finding]) {
+        for f in findings {
+            assert!(
+                f.remediation.contains('`'),
+                "{}: the remediation names no command: {}",
+                f.id,
+                f.remediation
+            );
+        }
+    }
+
+    /// The findings of `live` after `drift`, sorted by id.
+    fn after(drift: impl FnOnce(&Desired, &mut Live)) -> Vec<Finding> {
+        let desired = desired();
+        let mut live = faithful(&desired);
+        drift(&desired, &mut live);
+        let (_, mut findings) = run(&desired, &live);
+        findings.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_commands(&findings);
+        findings
+    }
+
+    #[test]
+    fn a_missing_bucket_is_one_high_finding() {
+        for side in [Side::Source, Side::Destination] {
+            let findings = after(|_, live| {
+                let bucket = match side {
+                    Side::Source => &mut live.source.bucket,
+                    Side::Destination => &mut live.destination.bucket,
+                };
+                *bucket = LiveBucket::default();
+            });
+            let name = desired().bucket(side).name.clone();
+            assert_eq!(ids(&findings), [format!("bucket/missing/{name}")], "{side}");
+            assert_eq!(findings[0].severity, Severity::High);
+        }
+        // The example's source exists already: it cannot be created, only restored.
+        let findings = after(|_, live| live.source.bucket = LiveBucket::default());
+        assert!(
+            findings[0].remediation.contains("existing: true"),
+            "{}",
+            findings[0].remediation
+        );
+    }
+
+    #[test]
+    fn a_disabled_key_is_a_key_finding_not_a_rotation_one() {
+        let findings = after(|_, live| {
+            let metadata = live.source.key.metadata.as_mut().unwrap();
+            metadata.enabled = false;
+            metadata.state = "PendingDeletion".into();
+        });
+        assert_eq!(
+            ids(&findings),
+            ["kms_key/not-enabled/datalake-landing-source"]
+        );
+        assert_eq!(findings[0].property, Property::KmsKey);
+        assert!(findings[0]
+            .remediation
+            .contains("aws kms cancel-key-deletion --key-id"));
+        let findings = after(|_, live| {
+            let metadata = live.source.key.metadata.as_mut().unwrap();
+            metadata.enabled = false;
+            metadata.state = "Disabled".into();
+        });
+        assert!(findings[0]
+            .remediation
+            .starts_with("`aws kms enable-key --key-id arn:aws:kms:"));
+        let findings = after(|_, live| {
+            live.destination.key.metadata.as_mut().unwrap().manager = "AWS".into();
+        });
+        assert_eq!(
+            ids(&findings),
+            ["kms_key/not-customer-managed/datalake-landing-destination"]
+        );
+        assert_eq!(findings[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn encryption_with_the_aws_managed_key_or_without_bucket_keys() {
+        let findings = after(|_, live| {
+            live.source.bucket.encryption.as_mut().unwrap()[0].key = None;
+        });
+        assert_eq!(
+            ids(&findings),
+            ["encryption/aws-managed-key/annalise-ai-datalake"]
+        );
+        assert_eq!(findings[0].severity, Severity::High);
+        let findings = after(|_, live| {
+            live.destination.bucket.encryption.as_mut().unwrap()[0].bucket_key = Some(false);
+        });
+        assert_eq!(
+            ids(&findings),
+            ["encryption/bucket-key-off/harrison-ai-landing"]
+        );
+        assert_eq!(findings[0].severity, Severity::Low);
+    }
+
+    /// Adds a statement to the source key's live policy.
+    fn with_key_statement(live: &mut Live, statement: serde_json::Value) {
+        let policy = live.source.key.policy.as_mut().unwrap();
+        let mut document: serde_json::Value = serde_json::from_str(policy).unwrap();
+        document["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(statement);
+        *policy = document.to_string();
+    }
+
+    #[test]
+    fn key_policies_that_let_administrators_use_the_key_or_anyone_in() {
+        let admin = "arn:aws:iam::111111111111:role/kms-admin";
+        let findings = after(|_, live| {
+            with_key_statement(
+                live,
+                serde_json::json!({"Sid": "AdminReads", "Effect": "Allow",
+                    "Principal": {"AWS": admin}, "Action": "kms:Decrypt", "Resource": "*"}),
+            )
+        });
+        assert_eq!(
+            ids(&findings),
+            ["key_policy/admin-can-use/datalake-landing-source"]
+        );
+        assert!(
+            findings[0].actual.contains("kms:Decrypt"),
+            "{:?}",
+            findings[0]
+        );
+        let findings = after(|_, live| {
+            with_key_statement(
+                live,
+                serde_json::json!({"Sid": "Anyone", "Effect": "Allow", "Principal": "*",
+                    "Action": "kms:DescribeKey", "Resource": "*"}),
+            )
+        });
         let got = ids(&findings);
         assert!(
-            got.contains(&"kms_rotation/missing/datalake-landing-destination"),
+            got.contains(&"key_policy/wildcard-principal/datalake-landing-source"),
             "{got:?}"
         );
+        // With a condition, Principal * is not "anyone" by itself (still more than the spec).
+        let findings = after(|_, live| {
+            with_key_statement(
+                live,
+                serde_json::json!({"Sid": "Org", "Effect": "Allow", "Principal": "*",
+                    "Action": "kms:DescribeKey", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}}),
+            )
+        });
         assert!(
-            got.contains(&"key_policy/missing/datalake-landing-destination"),
-            "{got:?}"
+            !ids(&findings).contains(&"key_policy/wildcard-principal/datalake-landing-source"),
+            "{findings:#?}"
         );
-        assert!(got.contains(&"role_trust/missing/datalake-copy"), "{got:?}");
-        // The destination key's placeholder cannot be resolved: the bucket's encryption
-        // names a key the audit cannot confirm.
+    }
+
+    #[test]
+    fn replication_rules_removed_or_added() {
+        fn rule(live: &mut Live) -> &mut Vec<RuleView> {
+            &mut live
+                .source
+                .bucket
+                .replication
+                .as_mut()
+                .unwrap()
+                .as_mut()
+                .unwrap()
+                .rules
+        }
+        let findings = after(|_, live| rule(live).clear());
+        assert_eq!(
+            ids(&findings),
+            ["replication/rule-scans-missing/annalise-ai-datalake"]
+        );
+        assert_eq!(findings[0].severity, Severity::High);
+        let findings = after(|_, live| {
+            let mut extra = rule(live)[0].clone();
+            extra.id = "side door".into();
+            extra.destination_bucket = "arn:aws:s3:::elsewhere".into();
+            rule(live).push(extra);
+        });
+        assert_eq!(
+            ids(&findings),
+            ["replication/rule-side-door-extra/annalise-ai-datalake"]
+        );
+        assert_eq!(findings[0].severity, Severity::High, "to another bucket");
+        let findings = after(|_, live| {
+            let mut extra = rule(live)[0].clone();
+            extra.id = "second".into();
+            rule(live).push(extra);
+        });
+        assert_eq!(
+            findings[0].severity,
+            Severity::Medium,
+            "to the spec's bucket"
+        );
+    }
+
+    #[test]
+    fn existing_objects_are_reported_only_when_some_predate_the_rules() {
+        let no_job = |predating: Predating| {
+            after(move |_, live| {
+                live.source.jobs = Some(Vec::new());
+                live.source.bucket.predating = predating;
+            })
+        };
+        // Right after apply on a new bucket: nothing older than the rules, no finding.
+        assert_eq!(ids(&no_job(Predating::None)), Vec::<&str>::new());
+        let findings = no_job(Predating::Object {
+            key: "scans/old.dcm".into(),
+            last_modified: "2020-01-01T00:00:00Z".into(),
+        });
+        assert_eq!(
+            ids(&findings),
+            ["replication/existing-objects-not-replicated/annalise-ai-datalake"]
+        );
+        assert!(findings[0]
+            .message
+            .contains("s3://annalise-ai-datalake/scans/old.dcm"));
+        assert!(findings[0]
+            .remediation
+            .starts_with("`s3bridge replicate-existing SPEC --wait`"));
+        // More objects than a page, the oldest listed has a status: cannot tell, report.
+        assert_eq!(no_job(Predating::Unknown).len(), 1);
+        // A job with failures is reported whatever the objects say, with a new attempt.
+        let findings = after(|desired, live| {
+            live.source.bucket.predating = Predating::None;
+            live.source.jobs = Some(vec![LiveJob {
+                id: "job-2".into(),
+                status: "Complete".into(),
+                role_arn: desired.batch.as_ref().unwrap().role_arn.clone(),
+                source_bucket: desired.bucket(Side::Source).arn.clone(),
+                manifest: String::new(),
+                total: 3,
+                succeeded: 2,
+                failed: 1,
+                created: String::new(),
+            }]);
+        });
+        assert_eq!(
+            ids(&findings),
+            ["replication/existing-objects-failed/annalise-ai-datalake"]
+        );
         assert!(
-            got.contains(&"encryption/other-key/harrison-ai-landing"),
-            "{got:?}"
+            findings[0].remediation.contains("--attempt 2 --wait"),
+            "{}",
+            findings[0].remediation
         );
     }
 

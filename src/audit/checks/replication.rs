@@ -4,7 +4,7 @@
 
 use super::buckets::kebab;
 use super::{list_some, Ctx, Drift, Subject, APPLY};
-use crate::audit::live::{LiveJob, RuleView, SAMPLE_SIZE};
+use crate::audit::live::{LiveJob, Predating, RuleView, SAMPLE_SIZE};
 use crate::audit::{Property, Severity};
 use crate::model::{Replication, Rule, RTC_MINUTES};
 
@@ -89,6 +89,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     let desired = ctx.desired;
     for replication in &desired.replications {
         let bucket = desired.bucket(replication.from);
+        if !ctx.live.side(replication.from).bucket.exists {
+            continue; // `bucket/missing` says it: one cause, one finding
+        }
         let subject = ctx.check(
             Property::Replication,
             &bucket.arn,
@@ -285,28 +288,38 @@ fn check_batch(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) 
         spec_field: "replication.existing_objects".into(),
         ..subject.clone()
     };
-    let remediation = format!(
-        "run `s3bridge replicate-existing SPEC` (an S3 Batch Replication job over s3://{}), or `s3bridge copy SPEC`",
-        bucket.name
-    );
+    let predating = &ctx.live.side(replication.from).bucket.predating;
     // Jobs are listed most recent first.
     let Some(job) = jobs
         .iter()
         .find(|j| j.status == "Complete")
         .or(jobs.first())
     else {
+        if *predating == Predating::None {
+            return; // no object older than the rules: nothing for a job to replicate
+        }
+        let example = match predating {
+            Predating::Object { key, last_modified } => format!(
+                ": s3://{}/{key} (last modified {last_modified}) has no replication status",
+                bucket.name
+            ),
+            _ => String::new(),
+        };
         ctx.add(
             &subject,
             Drift {
                 code: "existing-objects-not-replicated".into(),
                 severity: Severity::Medium,
                 expected: "a completed S3 Batch Replication job over the source bucket".into(),
-                actual: "no Batch Replication job found (last 90 days)".into(),
+                actual: format!("no Batch Replication job found (last 90 days){example}"),
                 message: format!(
-                    "the objects that were in s3://{} before replication was set up have not been replicated (no S3 Batch Replication job)",
+                    "objects that were in s3://{} before replication was set up have not been replicated (no S3 Batch Replication job){example}",
                     bucket.name
                 ),
-                remediation,
+                remediation: format!(
+                    "`s3bridge replicate-existing SPEC --wait` (an S3 Batch Replication job over s3://{}); copying them with `s3bridge copy` instead does not clear this finding",
+                    bucket.name
+                ),
                 ..Drift::default()
             },
         );
@@ -316,22 +329,29 @@ fn check_batch(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) 
         "job {} {}: {} of {} tasks succeeded, {} failed",
         job.id, job.status, job.succeeded, job.total, job.failed
     );
-    let (code, severity, message) = match job.status.as_str() {
+    let retry = format!(
+        "fix the cause (the failure reasons: `s3bridge status SPEC` and the job's completion report), then start a new job: `s3bridge replicate-existing SPEC --attempt {} --wait` (the attempt that ran returns the same job)",
+        2.max(jobs.len() + 1)
+    );
+    let (code, severity, message, remediation) = match job.status.as_str() {
         "Complete" if job.failed == 0 => return,
         "Complete" => (
             "existing-objects-failed",
             Severity::Medium,
             format!("Batch Replication job {} finished with {} failed objects; they are not in the destination", job.id, job.failed),
+            retry,
         ),
         "Failed" | "Cancelled" => (
             "existing-objects-job-failed",
             Severity::Medium,
             format!("the Batch Replication job {} of s3://{} is {}: existing objects were not (all) replicated", job.id, bucket.name, job.status),
+            retry,
         ),
         _ => (
             "existing-objects-in-progress",
             Severity::Low,
             format!("the Batch Replication job {} of s3://{} is still {}", job.id, bucket.name, job.status),
+            "`s3bridge replicate-existing SPEC --wait` follows the running job (the same request returns it) to its end".to_string(),
         ),
     };
     ctx.add(
@@ -373,7 +393,7 @@ fn check_sample(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject)
                 list_some(&failed, 5)
             ),
             remediation: format!(
-                "fix the cause (the replication role's permissions, the destination key policy, the destination bucket policy — see the other findings), then re-replicate them: `s3bridge replicate-existing SPEC` (Batch Replication of FAILED objects); {APPLY} restores the configuration"
+                "fix the cause (the replication role's permissions, the destination key policy, the destination bucket policy — see the other findings), then re-replicate them with a Batch Replication job over FAILED objects: `s3bridge replicate-existing SPEC --attempt N --wait`, with an attempt number not used before (a used one returns its old job); {APPLY} restores the configuration"
             ),
             ..Drift::default()
         },

@@ -27,27 +27,26 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
             .find(|r| r.purpose == role.purpose);
         let field = spec_field(role.purpose);
         let trust = ctx.check(Property::RoleTrust, &role.arn, &role.name, field);
-        let permissions = ctx.check(Property::RolePolicy, &role.arn, &role.name, field);
         let Some(found) = live.and_then(|l| l.found.as_ref()) else {
-            for (subject, severity) in [(&trust, Severity::High), (&permissions, Severity::Medium)]
-            {
-                ctx.add(
-                    subject,
-                    Drift {
-                        code: "missing".into(),
-                        severity,
-                        expected: format!("role {} ({})", role.name, role.summary),
-                        actual: "no such role".into(),
-                        message: format!(
-                            "role {} does not exist in account {}: {} cannot work",
-                            role.name, role.account, role.summary
-                        ),
-                        ..Drift::default()
-                    },
-                );
-            }
+            // One cause, one finding: its permissions are not checked (there are none).
+            ctx.add(
+                &trust,
+                Drift {
+                    code: "missing".into(),
+                    severity: Severity::High,
+                    expected: format!("role {} ({})", role.name, role.summary),
+                    actual: "no such role".into(),
+                    message: format!(
+                        "role {} does not exist in account {}: {} cannot work",
+                        role.name, role.account, role.summary
+                    ),
+                    remediation: format!("{APPLY}: it creates the role with its policies"),
+                    ..Drift::default()
+                },
+            );
             continue;
         };
+        let permissions = ctx.check(Property::RolePolicy, &role.arn, &role.name, field);
 
         // Trust: who may assume the role, under which conditions.
         let expected = ctx.canonical(&role.trust);
