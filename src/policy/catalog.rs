@@ -253,7 +253,11 @@ mod tests {
                 .map(|d| (d.name, d.document))
                 .collect();
             for side in [crate::spec::Side::Source, crate::spec::Side::Destination] {
-                let targets = crate::audit::reads::targets(&desired, side);
+                // The widest auditor policy: with the object reads of --object-status.
+                let scope = crate::audit::reads::Scope {
+                    object_status: true,
+                };
+                let targets = crate::audit::reads::targets(&desired, side, scope);
                 documents.push((
                     format!("auditor {side}"),
                     crate::audit::reads::auditor_policy(&[&targets]),
