@@ -129,12 +129,18 @@ async fn a_source_overwritten_after_the_listing_is_not_copied_under_its_old_etag
     let raced = Arc::new(AtomicBool::new(false));
     let proxy = {
         let (raced, s3) = (raced.clone(), s3.clone());
-        FaultProxy::start(moto.endpoint.trim_start_matches("http://"), move |line| {
-            if line.starts_with("PUT /dst/racy.txt") && !raced.swap(true, Ordering::SeqCst) {
-                overwrite(&s3, "src", "racy.txt", b"written during the copy");
-            }
-            false
-        })
+        FaultProxy::start(
+            moto.endpoint.trim_start_matches("http://"),
+            move |request| {
+                if request.method == "PUT"
+                    && request.path == "/dst/racy.txt"
+                    && !raced.swap(true, Ordering::SeqCst)
+                {
+                    overwrite(&s3, "src", "racy.txt", b"written during the copy");
+                }
+                None
+            },
+        )
     };
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.jsonl");
