@@ -85,7 +85,12 @@ impl World {
 
     /// Audits, expects exit 1 and findings only of `property`, all on `resource`.
     fn expect_drift(&self, property: &str, resource: &str) -> Vec<Value> {
-        let (code, report) = self.audit_json(&[]);
+        self.expect_drift_with(&[], property, resource)
+    }
+
+    /// `expect_drift` for an audit run with `args` (e.g. `--object-status`).
+    fn expect_drift_with(&self, args: &[&str], property: &str, resource: &str) -> Vec<Value> {
+        let (code, report) = self.audit_json(args);
         let findings = report["findings"].as_array().cloned().unwrap_or_default();
         assert_eq!(
             code, 1,
@@ -113,7 +118,11 @@ impl World {
     }
 
     fn expect_clean(&self, after: &str) {
-        let (code, report) = self.audit_json(&[]);
+        self.expect_clean_with(&[], after)
+    }
+
+    fn expect_clean_with(&self, args: &[&str], after: &str) {
+        let (code, report) = self.audit_json(args);
         assert_eq!(
             (code, report["findings"].as_array().map(Vec::len)),
             (0, Some(0)),
@@ -244,6 +253,11 @@ fn replicate_existing(world: &World, scratch: &Path, attempt: &str) -> (i32, Val
     (code, result)
 }
 
+/// Whether objects predate the rules is read from their replication status: HeadObject,
+/// which audit makes only with `--object-status` (without it, only an empty bucket is known
+/// to need no job).
+const OBJECT_STATUS: &[&str] = &["--object-status"];
+
 /// Objects older than the replication rules need a Batch Replication job; objects
 /// written under the rules do not. The existing source bucket holds one object from
 /// before the apply: reported until a job replicated it. Then each end of a job: one
@@ -252,7 +266,7 @@ fn replicate_existing(world: &World, scratch: &Path, attempt: &str) -> (i32, Val
 async fn existing_objects(world: &World, scratch: &Path) {
     let (bucket, arn) = world.bucket(Side::Source);
     let not_replicated = format!("replication/existing-objects-not-replicated/{bucket}");
-    let findings = world.expect_drift("replication", arn);
+    let findings = world.expect_drift_with(OBJECT_STATUS, "replication", arn);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     let f = with_id(&findings, &not_replicated);
     assert_eq!(f["severity"], "medium");
@@ -273,15 +287,18 @@ async fn existing_objects(world: &World, scratch: &Path) {
     let s3 = world.source.s3();
     let delete = |key: &'static str| s3.delete_object().bucket(bucket).key(key).send();
     delete("scans/existing-before-import.dcm").await.unwrap();
-    world.expect_clean("the only object older than the rules is gone");
+    world.expect_clean_with(
+        OBJECT_STATUS,
+        "the only object older than the rules is gone",
+    );
     put_source(world, "scans/new.dcm", Some("COMPLETED"), None).await;
-    world.expect_clean("an object written under the rules");
+    world.expect_clean_with(OBJECT_STATUS, "an object written under the rules");
     // An object without a status stands for one from before the rules: it must be the
     // oldest (on S3 every object written after it under the rules gets a status).
     delete("scans/new.dcm").await.unwrap();
     put_source(world, "scans/old.dcm", None, None).await;
     put_source(world, "scans/new.dcm", Some("COMPLETED"), None).await;
-    let findings = world.expect_drift("replication", arn);
+    let findings = world.expect_drift_with(OBJECT_STATUS, "replication", arn);
     assert!(with_id(&findings, &not_replicated)["message"]
         .as_str()
         .unwrap()
@@ -313,7 +330,7 @@ async fn existing_objects(world: &World, scratch: &Path) {
         .send()
         .await
         .expect("CreateJob is accepted; the job fails when it reads the manifest");
-    let findings = world.expect_drift("replication", arn);
+    let findings = world.expect_drift_with(OBJECT_STATUS, "replication", arn);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     let f = with_id(
         &findings,
@@ -344,7 +361,7 @@ async fn existing_objects(world: &World, scratch: &Path) {
         "{result:#}"
     );
     assert_eq!(reasons[0]["examples"], json!(["scans/broken.dcm"]));
-    let findings = world.expect_drift("replication", arn);
+    let findings = world.expect_drift_with(OBJECT_STATUS, "replication", arn);
     let f = with_id(
         &findings,
         &format!("replication/existing-objects-failed/{bucket}"),
@@ -1201,7 +1218,13 @@ async fn kms_decision(world: &World, side: Side, auditor: &str, without_recovery
         .unwrap()
         .policy
         .unwrap();
-    let policies = support::s3bridge(&["policies", &world.spec_path, "--auditor"]);
+    let policies = support::s3bridge(&[
+        "policies",
+        &world.spec_path,
+        "--auditor",
+        "--format",
+        "json",
+    ]);
     let account = key.split(':').nth(4).unwrap().to_string();
     let mut live: Value = serde_json::from_str(&policy).unwrap();
     if without_recovery {

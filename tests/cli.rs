@@ -275,7 +275,7 @@ replication:
                 3,
                 "source.colour",
                 "unknown key `colour`",
-                "expected one of: bucket, account_id, region, existing, existing_config, kms_key, kms_alias, kms_admins, kms_users, terraform_role"
+                "expected one of: bucket, account_id, region, existing, existing_config, kms_key, kms_alias, kms_admins, kms_key_recovery, kms_users, terraform_role"
             ),
             (
                 11,
@@ -499,7 +499,7 @@ async fn an_ad_hoc_buckets_region_is_asked_of_s3() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
-        err.contains("copying s3://src-in-london (eu-west-2, from HeadBucket) → s3://dst-in-sydney (ap-southeast-2, from HeadBucket)"),
+        err.contains("copying s3://src-in-london/ → s3://dst-in-sydney/ (source eu-west-2, from HeadBucket, destination ap-southeast-2, from HeadBucket)"),
         "{err}"
     );
     // A region given wins, and is not asked for.
@@ -520,7 +520,7 @@ async fn an_ad_hoc_buckets_region_is_asked_of_s3() {
     assert_eq!(code(&given), 0, "{}", stderr(&given));
     assert!(
         stderr(&given)
-            .contains("s3://src-in-london (eu-west-2) → s3://dst-in-sydney (ap-southeast-2)"),
+            .contains("s3://src-in-london/ → s3://dst-in-sydney/ (source eu-west-2, destination ap-southeast-2)"),
         "{}",
         stderr(&given)
     );

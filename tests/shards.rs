@@ -84,24 +84,21 @@ async fn planned_shards_cover_every_object_once_and_stay_balanced() {
 
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
-    let spec_path = fixture("specs/example.yaml");
-    // A small resolution so the sample thins out (stride > 1) on 800 keys. The plan is
-    // made in the spec's source account (checked before listing).
-    let envs = support::acting_in(dir.path(), support::SOURCE_ACCOUNT, &moto.endpoint);
-    let output = support::s3bridge_with(
-        &[
-            "shards",
-            "plan",
-            spec_path.to_str().unwrap(),
-            "--out",
-            plan.to_str().unwrap(),
-            "--resolution",
-            "128",
-            "--endpoint-url",
-            &moto.endpoint,
-        ],
-        &envs,
-    );
+    // A small resolution so the sample thins out (stride > 1) on 800 keys. The plan of
+    // the bucket's URL, with the plain test credentials that own it (a spec's plan
+    // lists the same way, after its account check: tests/accounts.rs).
+    let source_url = format!("s3://{bucket}");
+    let output = s3bridge(&[
+        "shards",
+        "plan",
+        &source_url,
+        "--out",
+        plan.to_str().unwrap(),
+        "--resolution",
+        "128",
+        "--endpoint-url",
+        &moto.endpoint,
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     assert_eq!(written["total_keys"], total);

@@ -49,7 +49,9 @@ impl Follow {
 /// --cli-input-json` takes it, and how to send it.
 pub(crate) fn print_dry_run(request: &job::CreateJob, region: &str) -> Result<()> {
     outln!("{}", serde_json::to_string_pretty(&request.to_json())?)?;
-    note!(
+    // Printed even with --quiet: the Region is part of the result (the request is only
+    // valid there).
+    errln!(
         "dry run: nothing was sent. To create the job yourself: \
          aws s3control create-job --region {region} --cli-input-json file://job.json"
     );

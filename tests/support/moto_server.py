@@ -67,6 +67,7 @@ Usage: python moto_server.py HOST PORT
 import hashlib
 import json
 import os
+import re
 import sys
 import uuid
 
