@@ -22,7 +22,7 @@ use crate::transfer::copy::outcome::human_bytes;
 use crate::transfer::copy::retry::{Aimd, RetryPolicy};
 use crate::transfer::copy::uploads::Principal;
 use crate::transfer::diff::Bucket;
-use crate::transfer::restore::{self, First, Mapping, RestoreJob, Scope};
+use crate::transfer::restore::{self, First, Mapping, RestoreJob, Scope, Settled};
 use crate::transfer::shutdown::Shutdown;
 use crate::transfer::verify::Class;
 use crate::{errln, note, outln};
@@ -488,8 +488,9 @@ pub fn verify_as_of(args: &VerifyArgs) -> Result<Status> {
                     First::SizeDiffers => Class::SizeMismatch,
                     First::Same => Class::Match,
                     First::Settle => match restore::settle_as_of(&connected.copier, &pair).await {
-                        Ok(true) => Class::Match,
-                        Ok(false) => Class::ContentMismatch,
+                        Ok(Settled::Same) => Class::Match,
+                        Ok(Settled::Differs) => Class::ContentMismatch,
+                        Ok(Settled::Unknown) => Class::Unverified,
                         Err(e) => {
                             errln!(
                                 "note: {}: HEAD to compare checksums failed: {e}",

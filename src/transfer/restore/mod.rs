@@ -203,11 +203,22 @@ pub fn first_look(pair: &Pair) -> First {
     }
 }
 
+/// What HEADs tell of a same-size, different-ETag pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Comparable checksums are equal.
+    Same,
+    /// Comparable checksums differ, or both ETags are MD5s of the content and differ.
+    Differs,
+    /// An opaque ETag (SSE-KMS, SSE-C) on either side and no comparable checksum: the
+    /// content cannot be proven equal or different without reading it.
+    Unknown,
+}
+
 /// Same size, different ETag: both objects' HEADs (the version of TIME, the target's
-/// current object, checksum mode on). Comparable checksums decide; without them the
-/// content cannot be proven equal, so the version is copied (unlike copy's settle, a
-/// newer target object is no reason to skip: newer is what a restore undoes).
-pub async fn settle_as_of(copier: &Copier, pair: &Pair) -> Result<bool, String> {
+/// current object, checksum mode on). Comparable checksums decide. Unlike copy's
+/// settle, a newer target object is no reason to skip: newer is what a restore undoes.
+pub async fn settle_as_of(copier: &Copier, pair: &Pair) -> Result<Settled, String> {
     let version = pair.at_time.as_ref().expect("settled pairs have a version");
     let facts = futures_util::future::try_join(
         head_facts(
@@ -220,10 +231,11 @@ pub async fn settle_as_of(copier: &Copier, pair: &Pair) -> Result<bool, String> 
     )
     .await
     .map_err(|e| e.message)?;
-    Ok(matches!(
-        settle(&facts.0, &facts.1),
-        Decision::Skip(Reason::SameChecksum)
-    ))
+    Ok(match settle(&facts.0, &facts.1) {
+        Decision::Skip(Reason::SameChecksum) => Settled::Same,
+        Decision::Copy(Reason::ChecksumDiffers | Reason::ContentDiffers) => Settled::Differs,
+        _ => Settled::Unknown,
+    })
 }
 
 /// One restore run.
@@ -445,13 +457,19 @@ async fn restore_one(copier: &Copier, pair: Pair, first: First, dry_run: bool) -
     if first == First::Settle {
         outcome.settled = true;
         match settle_as_of(copier, &pair).await {
-            Ok(true) => {
+            Ok(Settled::Same) => {
                 outcome.action = Action::Skip;
                 outcome.reason = "already as of TIME (same size and checksum)";
                 outcome.bytes = 0;
                 return outcome;
             }
-            Ok(false) => {}
+            Ok(Settled::Differs) => outcome.reason = "content differs from the version of TIME",
+            Ok(Settled::Unknown) => {
+                // Copying again is safe; skipping an object that may be the damaged one
+                // is not.
+                outcome.reason = "same size, opaque ETag and no comparable checksum: \
+                                  cannot be proven to be the version of TIME, copied again"
+            }
             Err(e) => {
                 outcome.result = Status::Failed;
                 outcome.reason = "same size, different ETag; HEAD to compare checksums failed";
