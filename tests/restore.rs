@@ -442,3 +442,105 @@ fn bad_times_and_prefixes_are_usage_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(support::stderr(&output).contains("--as-of"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_mid_restore_then_rerun_restores_only_the_rest() {
+    let moto = Moto::start();
+    let session = moto.session(support::SOURCE_ACCOUNT).await;
+    let s3 = session.s3();
+    versioned(&s3, SOURCE).await;
+    versioned(&s3, REPLICA).await;
+    versioned(&s3, "restored-copy").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let spec_path = spec(scratch.path(), &create_key(&session.kms()).await);
+    let spec = spec_path.to_str().unwrap();
+    let envs = support::acting_in(scratch.path(), support::SOURCE_ACCOUNT, &moto.endpoint);
+    const OBJECTS: usize = 300;
+    for i in 0..OBJECTS {
+        put(
+            &s3,
+            REPLICA,
+            &format!("scans/{:02}/o-{i:04}", i % 10),
+            b"v1",
+        )
+        .await;
+    }
+    let t0 = mark().await;
+    for i in (0..OBJECTS).step_by(2) {
+        put(
+            &s3,
+            REPLICA,
+            &format!("scans/{:02}/o-{i:04}", i % 10),
+            b"v2",
+        )
+        .await;
+    }
+    let args = [
+        "restore",
+        spec,
+        "--as-of",
+        &t0,
+        "--to",
+        "s3://restored-copy/incident/",
+        "--concurrency",
+        "1",
+        "--quiet",
+    ];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s3bridge"))
+        .args(args)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let count = || async { support::objects::keys(&s3, "restored-copy").await.len() };
+    while count().await < 25 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore did not start"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the restore ended before it could be killed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup, no state written
+    child.wait().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = support::objects::keys(&s3, "restored-copy").await;
+    assert!(before.len() < OBJECTS, "killed too late");
+
+    let report = scratch.path().join("rerun.jsonl");
+    let (code, summary) = restore(
+        spec,
+        &t0,
+        &[
+            "--to",
+            "s3://restored-copy/incident/",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &envs,
+    );
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(
+        summary["copied"].as_u64().unwrap() as usize,
+        OBJECTS - before.len(),
+        "{summary:#}"
+    );
+    assert_eq!(summary["skipped"].as_u64().unwrap() as usize, before.len());
+    for line in std::fs::read_to_string(&report).unwrap().lines() {
+        let line: Value = serde_json::from_str(line).unwrap();
+        if line["action"] == "copy" {
+            let key = line["destination_key"].as_str().unwrap();
+            assert!(!before.contains_key(key), "{key} was restored twice");
+        }
+    }
+    let (code, summary) = verify(spec, &t0, &["--to", "s3://restored-copy/incident/"], &envs);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["classes"]["match"], OBJECTS as u64);
+}
