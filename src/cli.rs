@@ -535,6 +535,10 @@ pub struct RestoreArgs {
     pub spec: PathBuf,
     #[command(flatten)]
     pub point: RestorePoint,
+    /// Assume the spec's restore role (its `restore:` section) for both buckets, from the
+    /// source side's credentials: one principal, so S3 copies server-side.
+    #[arg(long)]
+    pub assume_restore_role: bool,
     /// Plan only: counts, bytes, the versions chosen and the request cost; nothing written.
     #[arg(long)]
     pub dry_run: bool,

@@ -590,3 +590,21 @@ async fn from_source_rolls_back_in_place() {
         (&0.into(), &0.into())
     );
 }
+
+#[test]
+fn the_restore_role_needs_the_spec_section() {
+    let spec = support::fixture("specs/example.yaml");
+    let output = support::s3bridge(&[
+        "restore",
+        spec.to_str().unwrap(),
+        "--as-of",
+        "2026-01-01T00:00:00Z",
+        "--assume-restore-role",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        support::stderr(&output).contains("needs the spec's `restore:` section"),
+        "{}",
+        support::stderr(&output)
+    );
+}

@@ -45,7 +45,12 @@ struct Setup {
     accounts: [Option<Vec<String>>; 2],
 }
 
-fn setup(spec: &Spec, point: &RestorePoint, aws: &crate::cli::AwsArgs) -> Result<Setup> {
+fn setup(
+    spec: &Spec,
+    point: &RestorePoint,
+    aws: &crate::cli::AwsArgs,
+    assume_restore_role: bool,
+) -> Result<Setup> {
     let Some(as_of) = &point.as_of else {
         return Err(Problem::usage(
             "restore needs --as-of TIME",
@@ -163,13 +168,26 @@ fn setup(spec: &Spec, point: &RestorePoint, aws: &crate::cli::AwsArgs) -> Result
             .into());
         }
     }
-    let (from_access, _) = side_access(aws, from_side, Some(spec.side(from_side)), SESSION)?;
-    let (target_access, target_region) = if by_url {
+    let (mut from_access, _) = side_access(aws, from_side, Some(spec.side(from_side)), SESSION)?;
+    let (mut target_access, target_region) = if by_url {
         side_access(aws, Side::Source, None, SESSION)?
     } else {
-        let (access, region) = side_access(aws, Side::Source, Some(&spec.source), SESSION)?;
-        (access, region)
+        side_access(aws, Side::Source, Some(&spec.source), SESSION)?
     };
+    if assume_restore_role {
+        if spec.restore.is_none() {
+            return Err(Problem::usage(
+                "--assume-restore-role needs the spec's `restore:` section (it makes the role)",
+                "add `restore: {trusted_principals: [ARN]}` to the spec and apply the bundle, or run with credentials that hold the restore grants",
+            )
+            .into());
+        }
+        let role = model::role_arn_for(spec, model::RolePurpose::Restore);
+        for access in [&mut from_access, &mut target_access] {
+            access.profile = aws.profile(Side::Source);
+            access.assume_role = Some(role.clone());
+        }
+    }
     let (kms_key, key_alias) = match (by_url, &spec.source.kms_key) {
         (true, _) => (None, None),
         (false, KmsKeySpec::Existing(arn)) => (Some(arn.clone()), None),
@@ -318,7 +336,7 @@ fn describe(setup: &Setup) -> String {
 
 pub fn run(args: &RestoreArgs) -> Result<Status> {
     let spec = load_spec(&args.spec)?.spec;
-    let mut setup = setup(&spec, &args.point, &args.aws)?;
+    let mut setup = setup(&spec, &args.point, &args.aws, args.assume_restore_role)?;
     super::block_on(async move {
         let shutdown =
             Shutdown::on_signals(std::time::Duration::from_secs(args.interrupt.grace_period));
@@ -445,7 +463,7 @@ pub fn verify_as_of(args: &VerifyArgs) -> Result<Status> {
         .into());
     };
     let spec = load_spec(std::path::Path::new(spec_path))?.spec;
-    let mut setup = setup(&spec, &args.point, &args.aws)?;
+    let mut setup = setup(&spec, &args.point, &args.aws, false)?;
     super::block_on(async move {
         let shutdown =
             Shutdown::on_signals(std::time::Duration::from_secs(args.interrupt.grace_period));
