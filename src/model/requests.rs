@@ -934,16 +934,18 @@ fn restore(b: &mut Builder<'_>, spec: &Spec) {
         Expect::Allow,
         pages::UPLOAD_PART_COPY,
     );
-    b.push(
-        flow,
-        "copy the version's tags",
-        r,
-        "s3:PutObjectTagging",
-        (&src.object(OBJECT), src.account),
-        ctx(&[]),
-        Expect::Allow,
-        pages::COPY_OBJECT,
-    );
+    for action in ["s3:PutObjectTagging", "s3:AbortMultipartUpload"] {
+        b.push(
+            flow,
+            "copy the version's tags; abort its own failed multipart uploads",
+            r,
+            action,
+            (&src.object(OBJECT), src.account),
+            ctx(&[]),
+            Expect::Allow,
+            pages::COPY_OBJECT,
+        );
+    }
     for action in RESTORE_TARGET_KEY {
         b.push(
             flow,

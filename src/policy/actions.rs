@@ -87,13 +87,15 @@ pub const RESTORE_FROM_OBJECTS: &[&str] = &["s3:GetObjectVersion", "s3:GetObject
 /// versions for a rollback in place (`--from source`).
 pub const RESTORE_TARGET_BUCKET: &[&str] = &["s3:ListBucket", "s3:ListBucketVersions"];
 /// The target's objects: HEAD of the current object (checksums), its versions (in-place
-/// rollback), and the restored copy with its tags.
+/// rollback), the restored copy with its tags, and aborting its own failed multipart
+/// uploads.
 pub const RESTORE_TARGET_OBJECTS: &[&str] = &[
     "s3:GetObject",
     "s3:GetObjectVersion",
     "s3:GetObjectVersionTagging",
     "s3:PutObject",
     "s3:PutObjectTagging",
+    "s3:AbortMultipartUpload",
 ];
 /// Decrypt the replica's versions (CopyObject reads them through S3).
 pub const RESTORE_FROM_KEY: &[&str] = &["kms:Decrypt"];
