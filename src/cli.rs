@@ -51,6 +51,9 @@ pub enum Command {
     Copy(Box<CopyArgs>),
     /// Prove a copy complete and intact: every key matched, or exactly which are not.
     Verify(Box<VerifyArgs>),
+    /// Put keys back as they were at a past time, from the replica's (or the source's own)
+    /// versions, server-side. Exit 0 restored, 1 some keys failed, 2 could not run.
+    Restore(Box<RestoreArgs>),
     /// Print a shell completion script: `s3bridge completions bash > /etc/bash_completion.d/s3bridge`.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
@@ -158,6 +161,7 @@ impl Cli {
             Command::Audit(a) => a.format == AuditFormat::Json,
             Command::Copy(a) => a.format == TextOrJson::Json,
             Command::Verify(a) => a.format == VerifyFormat::Json,
+            Command::Restore(a) => a.format == TextOrJson::Json,
             Command::Schema(_) | Command::Completions(_) | Command::Man(_) => false,
         }
     }
@@ -411,6 +415,10 @@ pub struct VerifyArgs {
     pub temp_dir: Option<PathBuf>,
     #[command(flatten)]
     pub shard: ShardArgs,
+    /// Restore proof (`--as-of TIME`): the target's current objects against the
+    /// restored-from bucket's state at TIME, instead of source against destination.
+    #[command(flatten)]
+    pub point: RestorePoint,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -508,4 +516,67 @@ pub struct CopyArgs {
     pub job: JobArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// Which bucket a restore reads its versions from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RestoreFrom {
+    /// The replica (the spec's destination bucket): restore the source from its backup.
+    Destination,
+    /// The source bucket's own versions: roll it back in place.
+    Source,
+}
+
+/// `s3bridge restore` (and `verify --as-of`): what to restore, as of when, into where.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The spec file (its buckets, prefixes, keys and copy.prefix_map).
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub point: RestorePoint,
+    /// Assume the spec's restore role (its `restore:` section) for both buckets, from the
+    /// source side's credentials: one principal, so S3 copies server-side.
+    #[arg(long)]
+    pub assume_restore_role: bool,
+    /// Plan only: counts, bytes, the versions chosen and the request cost; nothing written.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete the target's keys that did not exist at TIME (a delete marker where the
+    /// target is versioned). Without it they are listed and kept.
+    #[arg(long)]
+    pub delete_newer: bool,
+    /// Write one JSON line per key (version chosen, action, result) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Summary format on stdout.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+    /// Objects copied at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub interrupt: InterruptArgs,
+}
+
+/// The state a restore brings back (shared by `restore` and `verify --as-of`).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Point in time")]
+pub struct RestorePoint {
+    /// The moment to restore, RFC 3339: 2026-03-01T09:30:00Z (or with an offset).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Only keys under this prefix (a key prefix of the source bucket; repeatable).
+    /// Default: every prefix the spec replicates.
+    #[arg(long = "prefix", value_name = "P")]
+    pub prefixes: Vec<String>,
+    /// Where the versions are read: the replica (default) or the source's own versions.
+    #[arg(long, value_enum, value_name = "destination|source")]
+    pub from: Option<RestoreFrom>,
+    /// Where the keys are restored: `source` (default), or s3://BUCKET/PREFIX to put
+    /// them beside the data (under PREFIX, with their source keys).
+    #[arg(long, value_name = "source|s3://BUCKET/PREFIX")]
+    pub to: Option<String>,
 }

@@ -590,3 +590,22 @@ fn text_output_points_at_file_line_and_column() {
     );
     assert!(text.contains("help: "), "{text}");
 }
+
+#[test]
+fn restore_roles_must_be_assumable() {
+    let section = |principals: &str| {
+        spec_with(&[(
+            19,
+            &format!("restore:\n  trusted_principals: {principals}\nreplication:"),
+        )])
+    };
+    assert_error(
+        &section("[]"),
+        20,
+        3,
+        "nobody can assume the restore role",
+        "list the role or user ARNs that run s3bridge restore",
+    );
+    let (code, diagnostics) = validate(&section("[arn:aws:iam::111111111111:role/responder]"));
+    assert_eq!(code, 0, "{diagnostics:#?}");
+}

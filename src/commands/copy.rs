@@ -146,7 +146,7 @@ fn from_spec(args: &CopyArgs, spec: &Spec) -> Result<Setup> {
 
 /// The key ARN behind the destination key's alias ARN (an alias ARN names the key in its
 /// own account, where a bare alias would resolve in the caller's).
-async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
+pub(super) async fn resolve_alias(session: &Session, alias: &str) -> Result<String> {
     let described = session
         .kms()
         .describe_key()

@@ -16,6 +16,7 @@ mod generate;
 mod jobs;
 mod policies;
 mod replicate_existing;
+mod restore;
 mod shards;
 mod status;
 mod validate;
@@ -171,6 +172,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Audit(args) => audit::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Copy(args) => copy::run(&args),
+        Command::Restore(args) => restore::run(&args),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -102,6 +102,10 @@ fn target(args: &VerifyArgs) -> Result<Target> {
 }
 
 pub fn run(args: &VerifyArgs) -> Result<Status> {
+    if args.point.as_of.is_some() {
+        // The proof of a restore: the target against the versions of TIME.
+        return super::restore::verify_as_of(args);
+    }
     let target = target(args)?;
     let inventories = [
         args.source_inventory

@@ -118,6 +118,8 @@ pub enum RolePurpose {
     BatchReplication,
     /// Assumed by S3 Batch Operations to copy objects (`copy --engine batch`).
     BatchCopy,
+    /// Runs `s3bridge restore` (the spec's `restore:` section).
+    Restore,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +147,7 @@ impl Role {
             RolePurpose::Replication(Side::Destination) => "reverse_replication_role".into(),
             RolePurpose::BatchReplication => "batch_replication_role".into(),
             RolePurpose::BatchCopy => "batch_copy_role".into(),
+            RolePurpose::Restore => "restore_role".into(),
         }
     }
 
@@ -440,6 +443,10 @@ pub fn build(spec: &Spec) -> Desired {
         batch_copy
     });
 
+    if spec.restore.is_some() {
+        roles.push(policies::restore_role(spec, &source, &destination));
+    }
+
     let keys = [Side::Source, Side::Destination]
         .into_iter()
         .filter(|side| matches!(spec.side(*side).kms_key, KmsKeySpec::Create))
@@ -608,6 +615,7 @@ pub fn role_arn_for(spec: &Spec, purpose: RolePurpose) -> String {
         RolePurpose::Replication(side) => side,
         RolePurpose::BatchReplication => Side::Source,
         RolePurpose::BatchCopy => Side::Destination,
+        RolePurpose::Restore => Side::Source,
     };
     let b = spec.side(side);
     role_arn(

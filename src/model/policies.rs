@@ -31,6 +31,11 @@ pub(crate) fn role_name(spec: &Spec, purpose: RolePurpose) -> String {
             .clone()
             .unwrap_or_else(|| format!("{}-batch-replication", spec.name)),
         RolePurpose::BatchCopy => format!("{}-batch-copy", spec.name),
+        RolePurpose::Restore => spec
+            .restore
+            .as_ref()
+            .and_then(|r| r.role_name.clone())
+            .unwrap_or_else(|| format!("{}-restore", spec.name)),
     }
 }
 
@@ -136,6 +141,63 @@ pub(crate) fn copy_role(spec: &Spec, source: &SideFacts, destination: &SideFacts
             Statement::allow("DescribeDestinationKey")
                 .actions(COPY_DESCRIBE_KEY)
                 .resources([destination.key.clone()]),
+        ]),
+    ));
+    role
+}
+
+/// The restore role (`s3bridge restore`), in the source account: reads the versions of
+/// the replica (the default `--from destination`) and of the source (`--from source`,
+/// a rollback in place) and writes them into the source, server-side. Reading a
+/// specific version needs s3:GetObjectVersion and its tags s3:GetObjectVersionTagging;
+/// listing versions s3:ListBucketVersions (S3 user guide, using-with-s3-policy-actions).
+/// CopyObject's write half is s3:PutObject (+ s3:PutObjectTagging for the copied tags),
+/// under the source's KMS key; reading an SSE-KMS version needs kms:Decrypt with the key
+/// that encrypted it. The grants on the replica and its key join the destination's
+/// bucket and key policies through `bucket_policy` and `key_grants`, as every role's do.
+pub(crate) fn restore_role(spec: &Spec, source: &SideFacts, destination: &SideFacts) -> Role {
+    let principals = spec
+        .restore
+        .as_ref()
+        .map(|r| r.trusted_principals.clone())
+        .unwrap_or_default();
+    let trust = Document::new(vec![Statement::allow("TrustedPrincipals")
+        .principal(Principal::Aws(
+            principals.into_iter().map(Term::Text).collect(),
+        ))
+        .actions(&[ASSUME_ROLE])
+        .resources(Vec::<Term>::new())]);
+    let mut role = new_role(
+        spec,
+        RolePurpose::Restore,
+        source,
+        format!(
+            "point-in-time restore from s3://{} into s3://{}",
+            destination.bucket, source.bucket
+        ),
+        trust,
+    );
+    role.policies.push((
+        "restore".into(),
+        Document::new(vec![
+            Statement::allow("ListReplicaVersions")
+                .actions(RESTORE_FROM_BUCKET)
+                .resources([destination.bucket_arn.clone()]),
+            Statement::allow("ReadReplicaVersions")
+                .actions(RESTORE_FROM_OBJECTS)
+                .resources([destination.objects_arn()]),
+            Statement::allow("ListSourceBucket")
+                .actions(RESTORE_TARGET_BUCKET)
+                .resources([source.bucket_arn.clone()]),
+            Statement::allow("ReadAndWriteSourceObjects")
+                .actions(RESTORE_TARGET_OBJECTS)
+                .resources([source.objects_arn()]),
+            use_key("DecryptReplicaObjects", RESTORE_FROM_KEY, destination),
+            use_key("EncryptSourceObjects", RESTORE_TARGET_KEY, source),
+            // Called directly, not through S3: no kms:ViaService here.
+            Statement::allow("DescribeSourceKey")
+                .actions(COPY_DESCRIBE_KEY)
+                .resources([source.key.clone()]),
         ]),
     ));
     role

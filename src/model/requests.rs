@@ -108,6 +108,10 @@ pub mod pages {
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html";
     pub const CROSS_ACCOUNT_EVALUATION: &str =
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html";
+    pub const LIST_OBJECT_VERSIONS: &str =
+        "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html";
+    pub const GET_OBJECT_VERSION: &str =
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/RetrievingObjectVersions.html";
     pub const AUDIT_READS: &str =
         "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html";
 }
@@ -245,6 +249,7 @@ pub fn catalogue(spec: &Spec, desired: &Desired) -> Vec<Request> {
     copy_server_side(&mut b, spec);
     copy_streamed(&mut b, spec);
     verify(&mut b);
+    restore(&mut b, spec);
     audit(&mut b, spec);
     keys(&mut b, spec);
     b.out
@@ -835,6 +840,191 @@ fn copy_server_side(b: &mut Builder<'_>, spec: &Spec) {
     b.push(
         flow,
         "a principal trusted_principals does not list cannot assume the copy role",
+        (&stranger, Caller::Unrestricted),
+        ASSUME_ROLE,
+        (&role, &host),
+        ctx(&[]),
+        Expect::Deny,
+        pages::ASSUME_ROLE,
+    );
+}
+
+/// `s3bridge restore` with the restore role (the spec's `restore:` section): the
+/// replica's versions read (ListObjectVersions, CopyObject/UploadPartCopy naming a
+/// `versionId`, GetObjectVersionTagging) and written into the source under its key.
+fn restore(b: &mut Builder<'_>, spec: &Spec) {
+    let flow = "restore from the replica (restore role)";
+    let (Some(role), Some(restore)) = (b.role(RolePurpose::Restore), &spec.restore) else {
+        return;
+    };
+    let host = spec.source.account_id.clone();
+    let (src, dst) = (b.side(Side::Source), b.side(Side::Destination));
+    let r = (role.as_str(), Caller::Bundle);
+    for trusted in &restore.trusted_principals {
+        b.push(
+            flow,
+            "a trusted principal assumes the restore role (its own IAM policy allows sts:AssumeRole)",
+            (trusted, Caller::Unrestricted),
+            ASSUME_ROLE,
+            (&role, &host),
+            ctx(&[]),
+            Expect::Allow,
+            pages::ASSUME_ROLE,
+        );
+    }
+    b.push(
+        flow,
+        "find the source key by its alias ARN (DescribeKey, called directly)",
+        r,
+        "kms:DescribeKey",
+        (&src.key, src.account),
+        ctx(&[]),
+        Expect::Allow,
+        pages::DESCRIBE_KEY,
+    );
+    b.push(
+        flow,
+        "list the replica's versions (ListObjectVersions)",
+        r,
+        "s3:ListBucketVersions",
+        (dst.bucket_arn, dst.account),
+        ctx(&[]),
+        Expect::Allow,
+        pages::LIST_OBJECT_VERSIONS,
+    );
+    for action in RESTORE_FROM_OBJECTS {
+        b.push(
+            flow,
+            "HEAD and read the version of TIME and its tags (CopyObject's source half with versionId)",
+            r,
+            action,
+            (&dst.object(OBJECT), dst.account),
+            ctx(&[]),
+            Expect::Allow,
+            pages::GET_OBJECT_VERSION,
+        );
+    }
+    b.push(
+        flow,
+        "decrypt the replica's version",
+        r,
+        "kms:Decrypt",
+        (&dst.key, dst.account),
+        dst.through_s3(),
+        Expect::Allow,
+        pages::COPY_OBJECT,
+    );
+    b.push(
+        flow,
+        "list the source's current objects (the join)",
+        r,
+        "s3:ListBucket",
+        (src.bucket_arn, src.account),
+        ctx(&[]),
+        Expect::Allow,
+        pages::S3_ACTIONS,
+    );
+    b.push(
+        flow,
+        "write the restored copy (CopyObject, CreateMultipartUpload, UploadPartCopy), SSE-KMS with the source key",
+        r,
+        "s3:PutObject",
+        (&src.object(OBJECT), src.account),
+        src.sse_kms(&src.key),
+        Expect::Allow,
+        pages::UPLOAD_PART_COPY,
+    );
+    for action in ["s3:PutObjectTagging", "s3:AbortMultipartUpload"] {
+        b.push(
+            flow,
+            "copy the version's tags; abort its own failed multipart uploads",
+            r,
+            action,
+            (&src.object(OBJECT), src.account),
+            ctx(&[]),
+            Expect::Allow,
+            pages::COPY_OBJECT,
+        );
+    }
+    for action in RESTORE_TARGET_KEY {
+        b.push(
+            flow,
+            "a data key for the restored copy; multipart uploads also Decrypt",
+            r,
+            action,
+            (&src.key, src.account),
+            src.through_s3(),
+            Expect::Allow,
+            pages::MULTIPART_KMS,
+        );
+    }
+    // Must-deny: the replica stays read-only to the restore role, and no other key.
+    let denied: [Denied<'_>; 5] = [
+        (
+            "no write into the replica",
+            "s3:PutObject",
+            (dst.object(OBJECT), dst.account),
+            dst.sse_kms(&dst.key),
+            pages::S3_ACTIONS,
+        ),
+        (
+            "no deletion of the replica's versions",
+            "s3:DeleteObjectVersion",
+            (dst.object(OBJECT), dst.account),
+            ctx(&[]),
+            pages::S3_ACTIONS,
+        ),
+        (
+            "no restored copy under another KMS key",
+            "s3:PutObject",
+            (src.object(OBJECT), src.account),
+            src.sse_kms(&format!(
+                "arn:aws:kms:{}:{}:{OTHER_KEY_ID}",
+                src.region, src.account
+            )),
+            pages::SSE_KMS,
+        ),
+        (
+            "no encryption with the replica's key",
+            "kms:GenerateDataKey",
+            (dst.key.clone(), dst.account),
+            dst.through_s3(),
+            pages::KEY_POLICIES,
+        ),
+        (
+            "no read of another bucket's versions",
+            "s3:GetObjectVersion",
+            (format!("arn:aws:s3:::{OTHER_BUCKET}/{OBJECT}"), dst.account),
+            ctx(&[]),
+            pages::S3_ACTIONS,
+        ),
+    ];
+    for (step, action, (resource, account), context, source) in denied {
+        b.push(
+            flow,
+            step,
+            r,
+            action,
+            (&resource, account),
+            context,
+            Expect::Deny,
+            source,
+        );
+    }
+    b.push(
+        flow,
+        "no decryption with the replica's key outside S3 (no kms:ViaService)",
+        r,
+        "kms:Decrypt",
+        (&dst.key, dst.account),
+        ctx(&[("kms:EncryptionContext:aws:s3:arn", dst.bucket_arn)]),
+        Expect::Deny,
+        pages::VIA_SERVICE,
+    );
+    let stranger = format!("arn:aws:iam::{host}:role/not-a-trusted-principal");
+    b.push(
+        flow,
+        "a principal restore.trusted_principals does not list cannot assume the restore role",
         (&stranger, Caller::Unrestricted),
         ASSUME_ROLE,
         (&role, &host),

@@ -79,6 +79,29 @@ pub const BATCH_COPY_MANIFEST_READ: &[&str] = &["s3:GetObject"];
 pub const BATCH_COPY_DESTINATION_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 
 /// Copy role, on the source bucket.
+/// Restore role (`s3bridge restore`): list the replica's versions (ListObjectVersions).
+pub const RESTORE_FROM_BUCKET: &[&str] = &["s3:ListBucketVersions"];
+/// Read one version (HEAD/GET/CopyObject's source half with `versionId`) and its tags.
+pub const RESTORE_FROM_OBJECTS: &[&str] = &["s3:GetObjectVersion", "s3:GetObjectVersionTagging"];
+/// The target (the source bucket): its current objects (ListObjectsV2) and its own
+/// versions for a rollback in place (`--from source`).
+pub const RESTORE_TARGET_BUCKET: &[&str] = &["s3:ListBucket", "s3:ListBucketVersions"];
+/// The target's objects: HEAD of the current object (checksums), its versions (in-place
+/// rollback), the restored copy with its tags, and aborting its own failed multipart
+/// uploads.
+pub const RESTORE_TARGET_OBJECTS: &[&str] = &[
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:GetObjectVersionTagging",
+    "s3:PutObject",
+    "s3:PutObjectTagging",
+    "s3:AbortMultipartUpload",
+];
+/// Decrypt the replica's versions (CopyObject reads them through S3).
+pub const RESTORE_FROM_KEY: &[&str] = &["kms:Decrypt"];
+/// Encrypt the restored copies; multipart copies also Decrypt.
+pub const RESTORE_TARGET_KEY: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
+
 pub const COPY_SOURCE_BUCKET: &[&str] = &["s3:ListBucket"];
 
 /// Copy role, on source objects: read the object and its tags. Checksums and part

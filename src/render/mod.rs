@@ -398,6 +398,7 @@ fn role_module(role: &Role) -> Item {
         RolePurpose::Replication(Side::Destination) => "Role S3 assumes to replicate objects back to the source (two-way replication).",
         RolePurpose::BatchReplication => "Role S3 Batch Operations assumes to replicate the objects that existed before\nreplication was on (`s3bridge replicate-existing`).",
         RolePurpose::BatchCopy => "Role S3 Batch Operations assumes to copy objects into the destination\n(`s3bridge copy --engine batch`).",
+        RolePurpose::Restore => "Role for `s3bridge restore`, assumed by the trusted principals: reads the\nreplica's versions and writes them back into the source.",
     };
     Item::commented(comment, block)
 }

@@ -52,6 +52,10 @@ pub struct Spec {
     /// read-only policy `s3bridge policies SPEC --auditor` prints.
     #[serde(default)]
     pub auditors: Vec<String>,
+    /// A restore role for `s3bridge restore` (optional): reads versions of the replica
+    /// (and of the source, for rollbacks in place) and writes them back into the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreSpec>,
 }
 
 /// One side of the replication: a bucket, its account, region and key.
@@ -229,6 +233,17 @@ pub struct CopyRoleSpec {
     pub name: String,
     /// Which account hosts the role.
     pub account: Side,
+    /// Who may assume it: role or user ARNs. No wildcards, no account roots.
+    pub trusted_principals: Vec<String>,
+}
+
+/// The restore role (`s3bridge restore`), hosted in the source account.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreSpec {
+    /// IAM role name (default: NAME-restore).
+    #[serde(default)]
+    pub role_name: Option<String>,
     /// Who may assume it: role or user ARNs. No wildcards, no account roots.
     pub trusted_principals: Vec<String>,
 }

@@ -85,6 +85,7 @@ pub fn check(spec: &Spec, file: &str, positions: &PosIndex) -> Vec<Diagnostic> {
         check_principal(&mut c, &format!("auditors[{i}]"), auditor, partition);
     }
     check_copy_role(&mut c, spec);
+    check_restore(&mut c, spec);
     check_replication(&mut c, spec);
     check_copy(&mut c, spec);
     c.found
@@ -455,6 +456,48 @@ fn check_copy_role(c: &mut Checker, spec: &Spec) {
             "the copy role and a replication role share a name",
             Some("give copy_role.name a name of its own".to_string()),
         );
+    }
+}
+
+fn check_restore(c: &mut Checker, spec: &Spec) {
+    let Some(restore) = &spec.restore else {
+        return;
+    };
+    if let Some(name) = &restore.role_name {
+        if !is_iam_name(name) {
+            c.error(
+                "restore.role_name",
+                format!("`{name}` is not a valid IAM role name"),
+                Some("use 1 to 64 letters, digits and +=,.@_-".to_string()),
+            );
+        }
+        if *name == spec.copy_role.name {
+            c.error(
+                "restore.role_name",
+                "the restore role and the copy role share a name",
+                Some("give restore.role_name a name of its own".to_string()),
+            );
+        }
+    }
+    if restore.trusted_principals.is_empty() {
+        c.error(
+            "restore.trusted_principals",
+            "nobody can assume the restore role",
+            Some("list the role or user ARNs that run s3bridge restore".to_string()),
+        );
+    }
+    let partition = arn::partition_for_region(&spec.source.region);
+    let mut seen = HashMap::new();
+    for (i, principal) in restore.trusted_principals.iter().enumerate() {
+        let path = format!("restore.trusted_principals[{i}]");
+        if let Some(previous) = seen.insert(principal.as_str(), i) {
+            c.error(
+                &path,
+                format!("listed twice (also item {previous})"),
+                Some("remove the repeated principal".to_string()),
+            );
+        }
+        check_principal(c, &path, principal, partition);
     }
 }
 

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod inventory;
 pub mod keys;
 pub mod listing;
+pub mod restore;
 pub mod shard;
 pub mod shutdown;
 pub mod spill;

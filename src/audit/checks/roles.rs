@@ -13,6 +13,7 @@ fn spec_field(purpose: RolePurpose) -> &'static str {
         RolePurpose::Replication(_) => "replication.role_name",
         RolePurpose::BatchReplication => "replication.batch_role_name",
         RolePurpose::BatchCopy => "copy.engine",
+        RolePurpose::Restore => "restore",
     }
 }
 

@@ -164,6 +164,20 @@ pub fn encode_key(key: &str) -> String {
     percent_encoding::utf8_percent_encode(key, KEEP).to_string()
 }
 
+/// x-amz-copy-source for one version of a key: `bucket/key?versionId=V` (S3 API
+/// reference, CopyObject: "To copy a specific version of an object, append
+/// ?versionId=<version-id> to the value"); the current version without one.
+pub fn copy_source_version(bucket: &str, key: &str, version: Option<&str>) -> String {
+    match version {
+        Some(version) => format!(
+            "{}?versionId={}",
+            copy_source(bucket, key),
+            percent_encoding::utf8_percent_encode(version, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        None => copy_source(bucket, key),
+    }
+}
+
 fn quoted(etag: &str) -> String {
     format!("\"{}\"", etag.trim_matches('"'))
 }
@@ -260,18 +274,33 @@ impl Copier {
         source: &ObjectEntry,
         destination_key: &str,
     ) -> Result<Copied, RequestError> {
+        self.copy_version(source, None, destination_key).await
+    }
+
+    /// Copies one version of the source key (restore: the version current at a past
+    /// time), or with None the current one. Every source read (CopyObject's and
+    /// UploadPartCopy's x-amz-copy-source, HEAD, GET, GetObjectTagging) names the
+    /// version, so the copy has that version's bytes, part layout, metadata and tags.
+    pub async fn copy_version(
+        &self,
+        source: &ObjectEntry,
+        version: Option<&str>,
+        destination_key: &str,
+    ) -> Result<Copied, RequestError> {
         let multipart = source.multipart_parts().is_some() || source.size > MAX_SINGLE_COPY;
         match (self.transport, multipart) {
             (Transport::ServerSide, false) => {
-                self.unless_cancelled(self.copy_object(source, destination_key))
+                self.unless_cancelled(self.copy_object(source, version, destination_key))
                     .await
             }
-            (Transport::ServerSide, true) => self.copy_parts(source, destination_key).await,
+            (Transport::ServerSide, true) => {
+                self.copy_parts(source, version, destination_key).await
+            }
             (Transport::Stream, false) => {
-                self.unless_cancelled(self.stream_object(source, destination_key))
+                self.unless_cancelled(self.stream_object(source, version, destination_key))
                     .await
             }
-            (Transport::Stream, true) => self.stream_parts(source, destination_key).await,
+            (Transport::Stream, true) => self.stream_parts(source, version, destination_key).await,
         }
     }
 
@@ -289,8 +318,13 @@ impl Copier {
         }
     }
 
-    async fn copy_object(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
-        let copy_source = copy_source(&self.source.name, &source.key);
+    async fn copy_object(
+        &self,
+        source: &ObjectEntry,
+        version: Option<&str>,
+        key: &str,
+    ) -> Result<Copied, RequestError> {
+        let copy_source = copy_source_version(&self.source.name, &source.key, version);
         let if_match = quoted(&source.etag);
         let copied = retry(&self.retry, &self.gate, || {
             let request = self
@@ -368,6 +402,7 @@ impl Copier {
     async fn head_part(
         &self,
         source: &ObjectEntry,
+        version: Option<&str>,
         number: i32,
     ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput, RequestError> {
         let if_match = quoted(&source.etag);
@@ -377,6 +412,7 @@ impl Copier {
                 .head_object()
                 .bucket(&self.source.name)
                 .key(&source.key)
+                .set_version_id(version.map(str::to_string))
                 .part_number(number)
                 .if_match(&if_match)
                 .checksum_mode(ChecksumMode::Enabled)
@@ -390,6 +426,7 @@ impl Copier {
     async fn source_tags(
         &self,
         source: &ObjectEntry,
+        version: Option<&str>,
         tag_count: Option<i32>,
     ) -> Result<Option<String>, RequestError> {
         if tag_count.unwrap_or(0) == 0 {
@@ -401,6 +438,7 @@ impl Copier {
                 .get_object_tagging()
                 .bucket(&self.source.name)
                 .key(&source.key)
+                .set_version_id(version.map(str::to_string))
                 .send()
         })
         .await?;
@@ -547,13 +585,14 @@ impl Copier {
     async fn source_parts(
         &self,
         source: &ObjectEntry,
+        version: Option<&str>,
         first: &aws_sdk_s3::operation::head_object::HeadObjectOutput,
     ) -> Result<Vec<Part>, RequestError> {
         let count = first.parts_count().unwrap_or(1).max(1);
         let mut sizes = vec![first.content_length().unwrap_or(0).max(0) as u64];
         let rest: Vec<u64> = stream::iter(2..=count)
             .map(|n| async move {
-                self.head_part(source, n)
+                self.head_part(source, version, n)
                     .await
                     .map(|h| h.content_length().unwrap_or(0).max(0) as u64)
             })
@@ -584,22 +623,31 @@ impl Copier {
             .collect())
     }
 
-    async fn copy_parts(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
-        let first = self.unless_cancelled(self.head_part(source, 1)).await?;
+    async fn copy_parts(
+        &self,
+        source: &ObjectEntry,
+        version: Option<&str>,
+        key: &str,
+    ) -> Result<Copied, RequestError> {
+        let first = self
+            .unless_cancelled(self.head_part(source, version, 1))
+            .await?;
         if first.parts_count().is_none() && source.size <= MAX_SINGLE_COPY {
             // A single-part object after all (an ETag that merely looks multipart).
-            return self.unless_cancelled(self.copy_object(source, key)).await;
+            return self
+                .unless_cancelled(self.copy_object(source, version, key))
+                .await;
         }
         let parts = self
-            .unless_cancelled(self.source_parts(source, &first))
+            .unless_cancelled(self.source_parts(source, version, &first))
             .await?;
         let tagging = self
-            .unless_cancelled(self.source_tags(source, first.tag_count()))
+            .unless_cancelled(self.source_tags(source, version, first.tag_count()))
             .await?;
         let upload_id = self
             .create_upload(source, key, &first, tagging.clone())
             .await?;
-        let copy_source = copy_source(&self.source.name, &source.key);
+        let copy_source = copy_source_version(&self.source.name, &source.key, version);
         let if_match = quoted(&source.etag);
         let copy_all = stream::iter(parts.iter().copied())
             .map(|part| {
@@ -648,7 +696,12 @@ impl Copier {
         }
     }
 
-    async fn stream_object(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
+    async fn stream_object(
+        &self,
+        source: &ObjectEntry,
+        version: Option<&str>,
+        key: &str,
+    ) -> Result<Copied, RequestError> {
         let if_match = quoted(&source.etag);
         let mut requests = 0;
         // The whole GET → PUT is one attempt: a body cannot be re-read after a failure.
@@ -661,13 +714,14 @@ impl Copier {
                     .get_object()
                     .bucket(&self.source.name)
                     .key(&source.key)
+                    .set_version_id(version.map(str::to_string))
                     .if_match(&if_match)
                     .checksum_mode(ChecksumMode::Enabled)
                     .send()
             })
             .await?;
             requests += 1;
-            let tagging = self.source_tags(source, got.tag_count()).await?;
+            let tagging = self.source_tags(source, version, got.tag_count()).await?;
             requests += u64::from(tagging.is_some());
             let source_version = got.version_id().map(str::to_string);
             let request = self
@@ -726,7 +780,12 @@ impl Copier {
         Ok(())
     }
 
-    async fn stream_parts(&self, source: &ObjectEntry, key: &str) -> Result<Copied, RequestError> {
+    async fn stream_parts(
+        &self,
+        source: &ObjectEntry,
+        version: Option<&str>,
+        key: &str,
+    ) -> Result<Copied, RequestError> {
         let if_match = quoted(&source.etag);
         let get_part = |number: i32| {
             let if_match = &if_match;
@@ -737,6 +796,7 @@ impl Copier {
                         .get_object()
                         .bucket(&self.source.name)
                         .key(&source.key)
+                        .set_version_id(version.map(str::to_string))
                         .part_number(number)
                         .if_match(if_match)
                         .send()
@@ -747,7 +807,7 @@ impl Copier {
         let first = self.unless_cancelled(get_part(1)).await?;
         let count = first.parts_count().unwrap_or(1).max(1);
         let tagging = self
-            .unless_cancelled(self.source_tags(source, first.tag_count()))
+            .unless_cancelled(self.source_tags(source, version, first.tag_count()))
             .await?;
         let upload_id = self
             .create_upload(source, key, &first, tagging.clone())

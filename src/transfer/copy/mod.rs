@@ -439,8 +439,8 @@ async fn process(
                 .map(|d| d.key.as_str())
                 .unwrap_or(&outcome.destination_key);
             let facts = futures_util::future::try_join(
-                head_facts(copier, &copier.source, &source.key),
-                head_facts(copier, &copier.destination, destination_key),
+                head_facts(copier, &copier.source, &source.key, None),
+                head_facts(copier, &copier.destination, destination_key, None),
             )
             .await;
             match facts.map(|(s, d)| settle(&s, &d)) {
@@ -509,11 +509,13 @@ async fn process(
     outcome
 }
 
-/// One side's ETag, time, encryption and stored checksum (HEAD, checksum mode on).
-async fn head_facts(
+/// One side's ETag, time, encryption and stored checksum (HEAD, checksum mode on), of
+/// one version of the key (restore) or the current one.
+pub(crate) async fn head_facts(
     copier: &Copier,
     bucket: &Bucket,
     key: &str,
+    version: Option<&str>,
 ) -> Result<ObjectFacts, RequestError> {
     let head = retry(&copier.retry, &copier.gate, || {
         bucket
@@ -521,6 +523,7 @@ async fn head_facts(
             .head_object()
             .bucket(&bucket.name)
             .key(key)
+            .set_version_id(version.map(str::to_string))
             .checksum_mode(ChecksumMode::Enabled)
             .send()
     })
@@ -572,7 +575,7 @@ async fn head_facts(
 /// Deletes (unless dry run) up to 1,000 destination-only keys with one DeleteObjects.
 /// A key whose deletion failed is HEADed: one already gone (an earlier attempt whose
 /// reply was lost deleted it) is deleted, not failed.
-async fn delete_batch(
+pub(crate) async fn delete_batch(
     copier: &Copier,
     entries: Vec<ObjectEntry>,
     dry_run: bool,

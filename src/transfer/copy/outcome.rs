@@ -62,6 +62,9 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_version: Option<String>,
     pub source_etag: Option<String>,
+    /// Restore: when the version copied was written (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_last_modified: Option<String>,
     pub destination_key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_version: Option<String>,
@@ -100,6 +103,7 @@ impl Outcome {
             source_key: source.map(|s| s.key.clone()),
             source_version: None,
             source_etag: source.map(|s| s.etag.clone()),
+            source_last_modified: None,
             destination_key,
             destination_version: None,
             destination_etag: None,
