@@ -34,6 +34,9 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Write the Terraform bundle for a spec.
     Generate(GenerateArgs),
+    /// Write a starting spec that adopts two live buckets: every setting they have is
+    /// imported, the policy statements and lifecycle rules that are not s3bridge's kept.
+    Discover(DiscoverArgs),
     /// Print every policy document the bundle creates.
     Policies(PoliciesArgs),
     /// Replicate the objects already in the source bucket with an S3 Batch Replication job.
@@ -158,7 +161,10 @@ impl Cli {
             Command::Audit(a) => a.format == AuditFormat::Json,
             Command::Copy(a) => a.format == TextOrJson::Json,
             Command::Verify(a) => a.format == VerifyFormat::Json,
-            Command::Schema(_) | Command::Completions(_) | Command::Man(_) => false,
+            Command::Schema(_)
+            | Command::Discover(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
         }
     }
 }
@@ -198,6 +204,25 @@ pub struct GenerateArgs {
     /// Output format of the result (files written, or the differences with --check).
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The live source bucket, s3://BUCKET.
+    pub source: String,
+    /// The live destination bucket, s3://BUCKET (usually in another account).
+    pub destination: String,
+    /// Write the spec to this file instead of stdout (refused if it exists, unless --force).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Name of the replication in the spec (default: from the source bucket's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

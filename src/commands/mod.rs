@@ -12,6 +12,7 @@
 mod audit;
 mod copy;
 mod copy_batch;
+mod discover;
 mod generate;
 mod jobs;
 mod policies;
@@ -164,6 +165,7 @@ pub fn run(cli: Cli) -> Result<Status> {
             Ok(Status::Success)
         }
         Command::Generate(args) => generate::run(&args),
+        Command::Discover(args) => discover::run(&args),
         Command::Policies(args) => policies::run(&args),
         Command::ReplicateExisting(args) => replicate_existing::run(&args),
         Command::Status(args) => status::run(&args),
