@@ -28,6 +28,8 @@ use crate::{errln, note, out};
 struct Found {
     bucket: String,
     account: String,
+    /// The IAM principal discover ran as (a role for an assumed-role session).
+    principal: Option<String>,
     region: String,
     versioning: Option<String>,
     /// (algorithm, key, bucket key) of the default encryption rule.
@@ -314,6 +316,23 @@ fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> Result<LifecycleRu
     })
 }
 
+/// The IAM principal behind a caller ARN: `arn:aws:sts::1:assumed-role/NAME/session` is
+/// the role `arn:aws:iam::1:role/NAME` (its path is not in the session ARN); a user is
+/// itself. None for the account root and federated sessions.
+fn iam_principal(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, partition, service, _, account, resource] = parts[..] else {
+        return None;
+    };
+    match (service, resource.split('/').collect::<Vec<_>>().as_slice()) {
+        ("sts", ["assumed-role", name, ..]) => {
+            Some(format!("arn:{partition}:iam::{account}:role/{name}"))
+        }
+        ("iam", ["user", ..]) | ("iam", ["role", ..]) => Some(arn.to_string()),
+        _ => None,
+    }
+}
+
 /// A spec name from a bucket name: lowercase letters, digits and hyphens, at most 40.
 fn name_from(bucket: &str) -> String {
     let mut name: String = bucket
@@ -505,9 +524,12 @@ fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
         }
     }
 
-    if !found.tags.is_empty() {
+    // `s3bridge` is the provider's default tag on everything the bundle manages.
+    let own_tags: Vec<(&String, &String)> =
+        found.tags.iter().filter(|(key, _)| *key != "s3bridge").collect();
+    if !own_tags.is_empty() {
         let _ = writeln!(text, "  bucket_tags:");
-        for (key, value) in &found.tags {
+        for (key, value) in own_tags {
             let _ = writeln!(text, "    {}: {}", quoted(key), quoted(value));
         }
     }
@@ -561,6 +583,27 @@ fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
             untouched.join(", ")
         );
     }
+    match found.principal.as_deref() {
+        Some(role) if role.contains(":role/") => {
+            let _ = writeln!(
+                text,
+                "  # CHOICE: the role Terraform assumes in this account (here: the role discover ran as;
+  # add its path if it has one). It administers the key the bundle creates.
+  terraform_role: {}",
+                quoted(role)
+            );
+        }
+        Some(user) => {
+            let _ = writeln!(
+                text,
+                "  # CHOICE: who administers the key the bundle creates (here: who ran discover), or
+  # set terraform_role to the role Terraform assumes in this account.
+  kms_admins: [{}]",
+                quoted(user)
+            );
+        }
+        None => warn("discover ran as a principal that cannot be named in a policy; set terraform_role or kms_admins".into()),
+    }
     let _ = writeln!(
         text,
         "  # CHOICE: the principals (role ARNs) of the applications that read and write this\n  # bucket, so that they may use its key through S3.\n  kms_users: []"
@@ -607,9 +650,15 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
         ] {
             let (access, region) = side_access(&args.aws, side, None, "s3bridge-discover")?;
             let (session, _) = bucket_session(&access, bucket, region.as_deref()).await?;
-            let account = session.account_id().await?;
+            let identity = session
+                .sts()
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| AwsError::new("GetCallerIdentity", format!("the {side} credentials"), &e))?;
             let mut one = read(&session, bucket).await?;
-            one.account = account;
+            one.account = identity.account().unwrap_or_default().to_string();
+            one.principal = identity.arn().and_then(iam_principal);
             found.push(one);
         }
         anyhow::Ok(found)
@@ -625,6 +674,8 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
     let skeleton = skeleton(&name, &source, &destination);
     let owned_sids: Vec<String> = match crate::spec::parse_str("discover", &skeleton) {
         Ok((spec, _)) => {
+            // The skeleton names no existing key, so the key Sids are the created key's;
+            // the bucket policy's Sids do not depend on it.
             let desired = crate::model::build(&spec);
             desired
                 .buckets
@@ -645,9 +696,14 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
     );
     spec.push_str(&source_text.text);
     spec.push_str(&destination_text.text);
+    let operators = source
+        .principal
+        .as_deref()
+        .map(quoted)
+        .unwrap_or_default();
     let _ = writeln!(
         spec,
-        "copy_role:\n  name: {}\n  account: source\n  # CHOICE: who runs `s3bridge copy` and `s3bridge verify` (role or user ARNs).\n  trusted_principals: []",
+        "copy_role:\n  name: {}\n  account: source\n  # CHOICE: who runs `s3bridge copy` and `s3bridge verify` (role or user ARNs; here:\n  # who ran discover in the source account).\n  trusted_principals: [{operators}]",
         quoted(&format!("{name}-copy"))
     );
     for warning in source_text
@@ -679,17 +735,61 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
 fn skeleton(name: &str, source: &Found, destination: &Found) -> String {
     let side = |side: Side, f: &Found| {
         format!(
-            "{side}:\n  bucket: {}\n  account_id: {}\n  region: {}\n",
+            "{side}:\n  bucket: {}\n  account_id: {}\n  region: {}\n  terraform_role: \"arn:aws:iam::{}:role/terraform\"\n",
             quoted(&f.bucket),
             quoted(&f.account),
-            quoted(&f.region)
+            quoted(&f.region),
+            f.account
         )
     };
     format!(
-        "version: 1\nname: {}\n{}{}copy_role:\n  name: {}\n  account: source\n  trusted_principals: []\n",
+        "version: 1\nname: {}\n{}{}copy_role:\n  name: {}\n  account: source\n  trusted_principals: [\"arn:aws:iam::{}:role/operator\"]\n",
         quoted(name),
         side(Side::Source, source),
         side(Side::Destination, destination),
-        quoted(&format!("{name}-copy"))
+        quoted(&format!("{name}-copy")),
+        source.account
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_principal_behind_a_caller() {
+        assert_eq!(
+            iam_principal("arn:aws:sts::111111111111:assumed-role/ops/alice").as_deref(),
+            Some("arn:aws:iam::111111111111:role/ops")
+        );
+        assert_eq!(
+            iam_principal("arn:aws:iam::111111111111:user/bob").as_deref(),
+            Some("arn:aws:iam::111111111111:user/bob")
+        );
+        assert_eq!(iam_principal("arn:aws:iam::111111111111:root"), None);
+    }
+
+    #[test]
+    fn the_skeleton_is_a_valid_spec_whose_model_names_the_bundles_statements() {
+        let side = |bucket: &str, account: &str| Found {
+            bucket: bucket.into(),
+            account: account.into(),
+            region: "eu-west-1".into(),
+            ..Found::default()
+        };
+        let text = skeleton(
+            &name_from("Lake.Raw_2024"),
+            &side("lake", "111111111111"),
+            &side("dr", "222222222222"),
+        );
+        let (spec, _) = crate::spec::parse_str("skeleton", &text).expect("valid");
+        assert_eq!(spec.name, "lake-raw-2024");
+        let desired = crate::model::build(&spec);
+        assert!(desired
+            .bucket(Side::Source)
+            .policy
+            .statements
+            .iter()
+            .any(|s| s.sid == "DenyInsecureTransport"));
+    }
 }
