@@ -264,7 +264,10 @@ fn bucket_changes(plan: &Value) -> BTreeMap<String, (Vec<String>, bool)> {
                 .map(|a| a.as_str().unwrap().to_string())
                 .collect();
             let importing = !c["change"]["importing"].is_null();
-            (c["address"].as_str().unwrap().to_string(), (actions, importing))
+            (
+                c["address"].as_str().unwrap().to_string(),
+                (actions, importing),
+            )
         })
         .collect()
 }
@@ -330,7 +333,9 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
     // discover ran as the `operator` role of each account: it is who applies (terraform_role)
     // and who runs the copy until the user chooses otherwise.
     assert!(
-        spec.contains(&format!("terraform_role: \"arn:aws:iam::{DESTINATION_ACCOUNT}:role/operator\"")),
+        spec.contains(&format!(
+            "terraform_role: \"arn:aws:iam::{DESTINATION_ACCOUNT}:role/operator\""
+        )),
         "{spec}"
     );
 
@@ -346,7 +351,11 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         ],
         &envs,
     );
-    assert!(generated.status.success(), "generate: {}", stderr(&generated));
+    assert!(
+        generated.status.success(),
+        "generate: {}",
+        stderr(&generated)
+    );
     let readme = std::fs::read_to_string(bundle.join("README.md")).unwrap();
     assert!(
         readme.contains("`PartnerRead`") && readme.contains("`expire-tmp`, `archive-logs`"),
@@ -385,9 +394,7 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
             );
         }
     }
-    assert!(
-        changes.contains_key("module.source_bucket.aws_s3_bucket_lifecycle_configuration.this")
-    );
+    assert!(changes.contains_key("module.source_bucket.aws_s3_bucket_lifecycle_configuration.this"));
     for change in plan["resource_changes"].as_array().unwrap() {
         let actions = change["change"]["actions"].to_string();
         assert!(
@@ -457,10 +464,19 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         .send()
         .await
         .unwrap();
-    let tags: BTreeMap<&str, &str> = tags.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    let tags: BTreeMap<&str, &str> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
     assert_eq!(tags.get("team"), Some(&"data"));
     assert_eq!(tags.get("cost-centre"), Some(&"cc-42"));
-    let cors = source.get_bucket_cors().bucket(SOURCE).send().await.unwrap();
+    let cors = source
+        .get_bucket_cors()
+        .bucket(SOURCE)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cors.cors_rules().len(), 1, "CORS is left as it was");
     let object = source
         .head_object()

@@ -107,7 +107,9 @@ async fn read(session: &Session, bucket: &str) -> Result<Found> {
                 default
                     .map(|d| d.sse_algorithm().as_str().to_string())
                     .unwrap_or_default(),
-                default.and_then(|d| d.kms_master_key_id()).map(String::from),
+                default
+                    .and_then(|d| d.kms_master_key_id())
+                    .map(String::from),
                 rule.bucket_key_enabled().unwrap_or(false),
             )
         });
@@ -236,8 +238,7 @@ fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> Result<LifecycleRu
                 unsupported.push("an object size filter");
             }
         }
-        if filter.object_size_greater_than().is_some() || filter.object_size_less_than().is_some()
-        {
+        if filter.object_size_greater_than().is_some() || filter.object_size_less_than().is_some() {
             unsupported.push("an object size filter");
         }
     }
@@ -525,8 +526,11 @@ fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
     }
 
     // `s3bridge` is the provider's default tag on everything the bundle manages.
-    let own_tags: Vec<(&String, &String)> =
-        found.tags.iter().filter(|(key, _)| *key != "s3bridge").collect();
+    let own_tags: Vec<(&String, &String)> = found
+        .tags
+        .iter()
+        .filter(|(key, _)| *key != "s3bridge")
+        .collect();
     if !own_tags.is_empty() {
         let _ = writeln!(text, "  bucket_tags:");
         for (key, value) in own_tags {
@@ -655,7 +659,9 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
                 .get_caller_identity()
                 .send()
                 .await
-                .map_err(|e| AwsError::new("GetCallerIdentity", format!("the {side} credentials"), &e))?;
+                .map_err(|e| {
+                    AwsError::new("GetCallerIdentity", format!("the {side} credentials"), &e)
+                })?;
             let mut one = read(&session, bucket).await?;
             one.account = identity.account().unwrap_or_default().to_string();
             one.principal = identity.arn().and_then(iam_principal);
@@ -696,11 +702,7 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
     );
     spec.push_str(&source_text.text);
     spec.push_str(&destination_text.text);
-    let operators = source
-        .principal
-        .as_deref()
-        .map(quoted)
-        .unwrap_or_default();
+    let operators = source.principal.as_deref().map(quoted).unwrap_or_default();
     let _ = writeln!(
         spec,
         "copy_role:\n  name: {}\n  account: source\n  # CHOICE: who runs `s3bridge copy` and `s3bridge verify` (role or user ARNs; here:\n  # who ran discover in the source account).\n  trusted_principals: [{operators}]",
@@ -721,10 +723,7 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
                     "check the directory exists and is writable",
                 )
             })?;
-            note!(
-                "wrote {}; next: s3bridge validate {0}",
-                path.display()
-            );
+            note!("wrote {}; next: s3bridge validate {0}", path.display());
         }
         None => out!("{spec}")?,
     }

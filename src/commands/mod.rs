@@ -16,6 +16,7 @@ mod discover;
 mod generate;
 mod jobs;
 mod policies;
+mod reencrypt;
 mod replicate_existing;
 mod shards;
 mod status;
@@ -166,6 +167,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         }
         Command::Generate(args) => generate::run(&args),
         Command::Discover(args) => discover::run(&args),
+        Command::Reencrypt(args) => reencrypt::run(&args),
         Command::Policies(args) => policies::run(&args),
         Command::ReplicateExisting(args) => replicate_existing::run(&args),
         Command::Status(args) => status::run(&args),

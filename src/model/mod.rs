@@ -88,7 +88,12 @@ impl Bucket {
     /// Kept statements whose Sid is one of s3bridge's own (they cannot both be in the
     /// policy; the spec must drop or rename them).
     pub fn clashing_sids(&self) -> Vec<String> {
-        let ours: Vec<&str> = self.policy.statements.iter().map(|s| s.sid.as_str()).collect();
+        let ours: Vec<&str> = self
+            .policy
+            .statements
+            .iter()
+            .map(|s| s.sid.as_str())
+            .collect();
         self.kept_statements
             .iter()
             .filter_map(|s| s["Sid"].as_str())

@@ -182,18 +182,37 @@ fn check_adoption(c: &mut Checker, p: &str, b: &BucketSpec) {
     for (i, statement) in b.keep_policy_statements.iter().enumerate() {
         let field = format!("{p}.keep_policy_statements[{i}]");
         let Some(fields) = statement.as_object() else {
-            c.error(&field, "a kept statement must be a policy statement (a mapping)", Some("write it as a JSON object: {\"Sid\": ..., \"Effect\": ..., ...}".to_string()));
+            c.error(
+                &field,
+                "a kept statement must be a policy statement (a mapping)",
+                Some("write it as a JSON object: {\"Sid\": ..., \"Effect\": ..., ...}".to_string()),
+            );
             continue;
         };
-        if !matches!(fields.get("Effect").and_then(|e| e.as_str()), Some("Allow" | "Deny")) {
-            c.error(&field, "a kept statement needs `Effect: Allow` or `Effect: Deny`", Some("copy the statement from the live policy as it is".to_string()));
+        if !matches!(
+            fields.get("Effect").and_then(|e| e.as_str()),
+            Some("Allow" | "Deny")
+        ) {
+            c.error(
+                &field,
+                "a kept statement needs `Effect: Allow` or `Effect: Deny`",
+                Some("copy the statement from the live policy as it is".to_string()),
+            );
         }
         if !fields.contains_key("Action") && !fields.contains_key("NotAction") {
-            c.error(&field, "a kept statement needs `Action` or `NotAction`", Some("copy the statement from the live policy as it is".to_string()));
+            c.error(
+                &field,
+                "a kept statement needs `Action` or `NotAction`",
+                Some("copy the statement from the live policy as it is".to_string()),
+            );
         }
         if let Some(sid) = fields.get("Sid").and_then(|s| s.as_str()) {
             if sids.contains(&sid) {
-                c.error(&field, format!("Sid `{sid}` is used by two kept statements"), Some("bucket policy Sids must be unique; rename one".to_string()));
+                c.error(
+                    &field,
+                    format!("Sid `{sid}` is used by two kept statements"),
+                    Some("bucket policy Sids must be unique; rename one".to_string()),
+                );
             }
             sids.push(sid);
         }
@@ -210,13 +229,25 @@ fn check_adoption(c: &mut Checker, p: &str, b: &BucketSpec) {
     for (i, rule) in b.keep_lifecycle_rules.iter().enumerate() {
         let field = format!("{p}.keep_lifecycle_rules[{i}]");
         if rule.id.is_empty() || rule.id.len() > 255 {
-            c.error(&format!("{field}.id"), "lifecycle rule IDs have 1 to 255 characters", None);
+            c.error(
+                &format!("{field}.id"),
+                "lifecycle rule IDs have 1 to 255 characters",
+                None,
+            );
         }
         if rule.id == crate::model::ABORT_RULE_ID {
-            c.error(&format!("{field}.id"), format!("`{}` is the rule s3bridge writes itself", rule.id), Some("leave it out; the bundle keeps that rule".to_string()));
+            c.error(
+                &format!("{field}.id"),
+                format!("`{}` is the rule s3bridge writes itself", rule.id),
+                Some("leave it out; the bundle keeps that rule".to_string()),
+            );
         }
         if ids.contains(&rule.id.as_str()) {
-            c.error(&format!("{field}.id"), format!("rule ID `{}` is used twice", rule.id), Some("lifecycle rule IDs must be unique in a bucket".to_string()));
+            c.error(
+                &format!("{field}.id"),
+                format!("rule ID `{}` is used twice", rule.id),
+                Some("lifecycle rule IDs must be unique in a bucket".to_string()),
+            );
         }
         ids.push(&rule.id);
         check_tags(c, &format!("{field}.tags"), &rule.tags, true);
@@ -226,12 +257,29 @@ fn check_adoption(c: &mut Checker, p: &str, b: &BucketSpec) {
             || !rule.noncurrent_transitions.is_empty()
             || rule.abort_incomplete_multipart_days.is_some();
         if !has_action {
-            c.error(&field, format!("lifecycle rule `{}` does nothing", rule.id), Some("give it an expiration, a transition or an abort of incomplete uploads".to_string()));
+            c.error(
+                &field,
+                format!("lifecycle rule `{}` does nothing", rule.id),
+                Some(
+                    "give it an expiration, a transition or an abort of incomplete uploads"
+                        .to_string(),
+                ),
+            );
         }
-        for (list, transitions) in [("transitions", &rule.transitions), ("noncurrent_transitions", &rule.noncurrent_transitions)] {
+        for (list, transitions) in [
+            ("transitions", &rule.transitions),
+            ("noncurrent_transitions", &rule.noncurrent_transitions),
+        ] {
             for (j, t) in transitions.iter().enumerate() {
                 if !TRANSITION_CLASSES.contains(&t.storage_class.as_str()) {
-                    c.error(&format!("{field}.{list}[{j}].storage_class"), format!("`{}` is not a storage class a lifecycle rule moves objects to", t.storage_class), Some(format!("use one of {}", TRANSITION_CLASSES.join(", "))));
+                    c.error(
+                        &format!("{field}.{list}[{j}].storage_class"),
+                        format!(
+                            "`{}` is not a storage class a lifecycle rule moves objects to",
+                            t.storage_class
+                        ),
+                        Some(format!("use one of {}", TRANSITION_CLASSES.join(", "))),
+                    );
                 }
             }
         }
