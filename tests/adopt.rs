@@ -17,7 +17,7 @@ use aws_sdk_s3::types::{
     CorsRule, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
     NoncurrentVersionExpiration, ObjectOwnership, PublicAccessBlockConfiguration,
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, StorageClass, Tag, Tagging, Transition, TransitionStorageClass,
+    ServerSideEncryptionRule, Tag, Tagging, Transition, TransitionStorageClass,
 };
 use serde_json::Value;
 use support::moto::Moto;
@@ -272,6 +272,80 @@ fn bucket_changes(plan: &Value) -> BTreeMap<String, (Vec<String>, bool)> {
         .collect()
 }
 
+/// What reencrypt must keep (and change) of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    body: Vec<u8>,
+    metadata: BTreeMap<String, String>,
+    content_type: Option<String>,
+    tags: Vec<(String, String)>,
+    parts: Option<i32>,
+    storage_class: Option<String>,
+    sse: Option<String>,
+    key_id: Option<String>,
+    version: Option<String>,
+}
+
+async fn snapshot(s3: &aws_sdk_s3::Client) -> BTreeMap<String, Seen> {
+    let mut seen = BTreeMap::new();
+    let listed = s3.list_objects_v2().bucket(SOURCE).send().await.unwrap();
+    for object in listed.contents() {
+        let key = object.key().unwrap();
+        let head = s3
+            .head_object()
+            .bucket(SOURCE)
+            .key(key)
+            .part_number(1)
+            .send()
+            .await
+            .unwrap();
+        let body = s3
+            .get_object()
+            .bucket(SOURCE)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes()
+            .to_vec();
+        let tags = s3
+            .get_object_tagging()
+            .bucket(SOURCE)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        seen.insert(
+            key.to_string(),
+            Seen {
+                body,
+                metadata: head
+                    .metadata()
+                    .map(|m| m.clone().into_iter().collect())
+                    .unwrap_or_default(),
+                content_type: head.content_type().map(String::from),
+                tags: tags
+                    .tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+                parts: head.parts_count(),
+                storage_class: head.storage_class().map(|c| c.as_str().to_string()),
+                sse: head
+                    .server_side_encryption()
+                    .map(|e| e.as_str().to_string()),
+                key_id: head.ssekms_key_id().map(String::from),
+                version: head.version_id().map(String::from),
+            },
+        );
+    }
+    seen
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn live_buckets_are_adopted_without_losing_their_configuration() {
     let moto = Moto::start();
@@ -478,14 +552,6 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         .await
         .unwrap();
     assert_eq!(cors.cors_rules().len(), 1, "CORS is left as it was");
-    let object = source
-        .head_object()
-        .bucket(SOURCE)
-        .key("scans/big.bin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(object.storage_class(), None::<&StorageClass>);
 
     let second = tokio::task::spawn_blocking({
         let terraform = terraform.clone();
@@ -512,6 +578,89 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         stdout(&audit),
         stderr(&audit)
     );
+
+    // reencrypt: the SSE-S3 objects move under the bucket's key, bytes, metadata, tags,
+    // storage class and part layout kept; a rerun rewrites nothing.
+    let before = snapshot(&source).await;
+    let mut args = vec!["reencrypt", spec_path.to_str().unwrap(), "--dry-run"];
+    args.extend(aws_flags);
+    let dry = s3bridge_with(&args, &envs);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(
+        stdout(&dry).contains("2 objects: 0 under the bucket's key, 2 SSE-S3")
+            && stdout(&dry).contains("dry run: 2 objects would be rewritten"),
+        "{}",
+        stdout(&dry)
+    );
+    assert_eq!(snapshot(&source).await, before, "a dry run writes nothing");
+    args.retain(|a| *a != "--dry-run");
+    let reencrypted = s3bridge_with(&args, &envs);
+    assert!(
+        reencrypted.status.success(),
+        "{}{}",
+        stdout(&reencrypted),
+        stderr(&reencrypted)
+    );
+    assert!(
+        stdout(&reencrypted).contains("after: s3://lake-raw: 2 objects: 2 under the bucket's key"),
+        "{}",
+        stdout(&reencrypted)
+    );
+    let after = snapshot(&source).await;
+    let key_arn = source
+        .get_bucket_encryption()
+        .bucket(SOURCE)
+        .send()
+        .await
+        .unwrap()
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap()
+        .kms_master_key_id()
+        .unwrap()
+        .to_string();
+    for (key, object) in &after {
+        let old = &before[key];
+        assert_eq!(old.sse.as_deref(), Some("AES256"), "{key} was SSE-S3");
+        assert_eq!(object.sse.as_deref(), Some("aws:kms"), "{key}");
+        assert!(
+            object
+                .key_id
+                .as_deref()
+                .is_some_and(|k| key_arn.ends_with(k.rsplit('/').next().unwrap())),
+            "{key} is under {key_arn}: {:?}",
+            object.key_id
+        );
+        assert_eq!(
+            (
+                &object.body,
+                &object.metadata,
+                &object.content_type,
+                &object.tags,
+                &object.parts,
+                &object.storage_class
+            ),
+            (
+                &old.body,
+                &old.metadata,
+                &old.content_type,
+                &old.tags,
+                &old.parts,
+                &old.storage_class
+            ),
+            "{key} kept its bytes, metadata, tags, part layout and class"
+        );
+    }
+    let rerun = s3bridge_with(&args, &envs);
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(
+        stdout(&rerun).contains("nothing to rewrite"),
+        "{}",
+        stdout(&rerun)
+    );
+    assert_eq!(snapshot(&source).await, after, "a rerun touches nothing");
 
     // A rerun of discover on the adopted buckets keeps only the user's statement.
     let mut args = vec!["discover", "s3://lake-raw", "s3://lake-dr"];
