@@ -579,6 +579,33 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         stderr(&audit)
     );
 
+    // With --object-status the audit HEADs a sample and names the objects not under the
+    // key (the SSE-S3 ones that predate the bundle).
+    let not_under_key = || {
+        let mut args = vec![
+            "audit",
+            spec_path.to_str().unwrap(),
+            "--object-status",
+            "--format",
+            "json",
+        ];
+        args.extend(aws_flags);
+        let audit = s3bridge_with(&args, &envs);
+        let report: Value = serde_json::from_str(&stdout(&audit))
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&audit), stderr(&audit)));
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "replication/objects-not-under-key/lake-raw")
+            .map(|f| f["actual"].as_str().unwrap().to_string())
+    };
+    let sampled = not_under_key().expect("the SSE-S3 objects are reported");
+    assert!(
+        sampled.starts_with("2 of 2 objects sampled") && sampled.contains("(AES256)"),
+        "{sampled}"
+    );
+
     // reencrypt: the SSE-S3 objects move under the bucket's key, bytes, metadata, tags,
     // storage class and part layout kept; a rerun rewrites nothing.
     let before = snapshot(&source).await;
@@ -661,6 +688,11 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         stdout(&rerun)
     );
     assert_eq!(snapshot(&source).await, after, "a rerun touches nothing");
+    assert_eq!(
+        not_under_key(),
+        None,
+        "the audit's sample is under the key now"
+    );
 
     // A rerun of discover on the adopted buckets keeps only the user's statement.
     let mut args = vec!["discover", "s3://lake-raw", "s3://lake-dr"];

@@ -779,7 +779,7 @@ mod tests {
         let text = skeleton(
             &name_from("Lake.Raw_2024"),
             &side("lake", "111111111111"),
-            &side("dr", "222222222222"),
+            &side("lake-dr", "222222222222"),
         );
         let (spec, _) = crate::spec::parse_str("skeleton", &text).expect("valid");
         assert_eq!(spec.name, "lake-raw-2024");
