@@ -705,4 +705,25 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         !again.contains("\"Sid\":\"DenyInsecureTransport\""),
         "the bundle's own statements are not kept as the user's:\n{again}"
     );
+
+    // A destination that does not exist yet is a bucket the bundle creates.
+    let fresh = scratch.path().join("fresh.yaml");
+    let mut args = vec![
+        "discover",
+        "s3://lake-raw",
+        "s3://lake-new",
+        "--out",
+        fresh.to_str().unwrap(),
+    ];
+    args.extend(aws_flags);
+    let discovered = s3bridge_with(&args, &envs);
+    assert!(discovered.status.success(), "{}", stderr(&discovered));
+    let text = std::fs::read_to_string(&fresh).unwrap();
+    let destination = &text[text.find("destination:").unwrap()..];
+    assert!(
+        destination.contains("does not exist yet") && !destination.contains("existing: true"),
+        "{text}"
+    );
+    let validated = s3bridge_with(&["validate", fresh.to_str().unwrap()], &envs);
+    assert!(validated.status.success(), "{}", stderr(&validated));
 }

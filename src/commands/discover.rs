@@ -27,6 +27,8 @@ use crate::{errln, note, out};
 #[derive(Debug, Default)]
 struct Found {
     bucket: String,
+    /// False: no such bucket yet (a destination the bundle will create).
+    exists: bool,
     account: String,
     /// The IAM principal discover ran as (a role for an assumed-role session).
     principal: Option<String>,
@@ -87,6 +89,7 @@ async fn read(session: &Session, bucket: &str) -> Result<Found> {
     );
     let mut found = Found {
         bucket: bucket.to_string(),
+        exists: true,
         region: session.access.region.clone(),
         ..Found::default()
     };
@@ -211,6 +214,29 @@ async fn read(session: &Session, bucket: &str) -> Result<Found> {
             .count();
     }
     Ok(found)
+}
+
+/// Whether the bucket exists (HeadBucket: 404 when it does not; a 403 means it exists
+/// and the reads that follow say what is refused).
+async fn bucket_exists(session: &Session, bucket: &str) -> Result<bool> {
+    match session.s3().head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .raw_response()
+                .is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            Ok(false)
+        }
+        Err(error)
+            if error
+                .raw_response()
+                .is_some_and(|r| r.status().as_u16() == 403) =>
+        {
+            Ok(true)
+        }
+        Err(error) => Err(AwsError::new("HeadBucket", format!("s3://{bucket}"), &error).into()),
+    }
 }
 
 /// A live lifecycle rule as the spec keeps it, or why it cannot be kept.
@@ -371,6 +397,19 @@ fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
     let mut warnings = Vec::new();
     let b = &found.bucket;
     let mut warn = |w: String| warnings.push(format!("{side} s3://{b}: {w}"));
+    if !found.exists {
+        let _ = writeln!(
+            text,
+            "{side}:\n  bucket: {}\n  account_id: {}\n  region: {}\n  # The bucket does not exist yet: the bundle creates it (CHOICE: check the region).",
+            quoted(b),
+            quoted(&found.account),
+            quoted(&found.region)
+        );
+        if let Some(warning) = push_principals(&mut text, found) {
+            warn(warning);
+        }
+        return SideText { text, warnings };
+    }
     let mut settings = BucketSetting::ALWAYS_PRESENT.to_vec();
     if found.ownership.is_some() {
         settings.push(BucketSetting::Ownership);
@@ -587,6 +626,16 @@ fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
             untouched.join(", ")
         );
     }
+    if let Some(warning) = push_principals(&mut text, found) {
+        warn(warning);
+    }
+    SideText { text, warnings }
+}
+
+/// Who administers the key (terraform_role, else kms_admins) and who uses it: the
+/// principal discover ran as, as a starting point. A warning when it cannot be named.
+fn push_principals(text: &mut String, found: &Found) -> Option<String> {
+    let mut warning = None;
     match found.principal.as_deref() {
         Some(role) if role.contains(":role/") => {
             let _ = writeln!(
@@ -606,13 +655,18 @@ fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
                 quoted(user)
             );
         }
-        None => warn("discover ran as a principal that cannot be named in a policy; set terraform_role or kms_admins".into()),
+        None => {
+            warning = Some(
+                "discover ran as a principal that cannot be named in a policy; set terraform_role or kms_admins"
+                    .to_string(),
+            )
+        }
     }
     let _ = writeln!(
         text,
         "  # CHOICE: the principals (role ARNs) of the applications that read and write this\n  # bucket, so that they may use its key through S3.\n  kms_users: []"
     );
-    SideText { text, warnings }
+    warning
 }
 
 /// A lifecycle rule's JSON without its empty and default fields.
@@ -662,7 +716,21 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
                 .map_err(|e| {
                     AwsError::new("GetCallerIdentity", format!("the {side} credentials"), &e)
                 })?;
-            let mut one = read(&session, bucket).await?;
+            let mut one = if bucket_exists(&session, bucket).await? {
+                read(&session, bucket).await?
+            } else if side == Side::Destination {
+                Found {
+                    bucket: bucket.to_string(),
+                    region: session.access.region.clone(),
+                    ..Found::default()
+                }
+            } else {
+                return Err(Problem::input(
+                    format!("the source bucket s3://{bucket} does not exist"),
+                    "check the name, and that --source-profile acts in the bucket's account",
+                )
+                .into());
+            };
             one.account = identity.account().unwrap_or_default().to_string();
             one.principal = identity.arn().and_then(iam_principal);
             found.push(one);
