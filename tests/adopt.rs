@@ -702,6 +702,10 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
     let again = stdout(&again);
     assert!(again.contains("\"Sid\":\"PartnerRead\""), "{again}");
     assert!(
+        again.contains("replace_existing_replication: true"),
+        "the replication configuration is the bundle's own:\n{again}"
+    );
+    assert!(
         !again.contains("\"Sid\":\"DenyInsecureTransport\""),
         "the bundle's own statements are not kept as the user's:\n{again}"
     );
@@ -724,6 +728,35 @@ async fn live_buckets_are_adopted_without_losing_their_configuration() {
         destination.contains("does not exist yet") && !destination.contains("existing: true"),
         "{text}"
     );
+    // The source replicates to lake-dr: a spec to lake-new would replace that, so it
+    // needs the user's consent, and validate says so (the only error).
+    assert!(
+        stderr(&discovered).contains("the bundle replaces it"),
+        "{}",
+        stderr(&discovered)
+    );
+    let validated = s3bridge_with(
+        &["validate", fresh.to_str().unwrap(), "--format", "json"],
+        &envs,
+    );
+    let report: Value = serde_json::from_str(&stdout(&validated)).unwrap();
+    let errors: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("replication configuration would be replaced"));
+    std::fs::write(
+        &fresh,
+        text.replace(
+            "replace_existing_replication: false",
+            "replace_existing_replication: true",
+        ),
+    )
+    .unwrap();
     let validated = s3bridge_with(&["validate", fresh.to_str().unwrap()], &envs);
     assert!(validated.status.success(), "{}", stderr(&validated));
 }

@@ -392,7 +392,17 @@ struct SideText {
     warnings: Vec<String>,
 }
 
-fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
+/// What of the live configuration is s3bridge's own, by the model of a spec over the
+/// same buckets: its bucket policy Sids, and its replication (role and destination).
+#[derive(Debug, Default)]
+struct Owned {
+    sids: Vec<String>,
+    replication_role: Option<String>,
+    destination_arn: String,
+}
+
+fn side_text(side: Side, found: &Found, owned: &Owned) -> SideText {
+    let owned_sids = &owned.sids;
     let mut text = String::new();
     let mut warnings = Vec::new();
     let b = &found.bucket;
@@ -590,17 +600,32 @@ fn side_text(side: Side, found: &Found, owned_sids: &[String]) -> SideText {
                 )
             })
             .collect();
-        let _ = writeln!(
-            text,
-            "  # CHOICE: the bucket replicates already (role {}), rules:\n  #   {}\n  # The bundle replaces these rules with the spec's. Set true once reviewed.",
-            replication.role(),
-            rules.join("\n  #   ")
-        );
-        let _ = writeln!(text, "  replace_existing_replication: false");
-        warn(format!(
-            "it has a replication configuration ({}); the bundle replaces it: set replace_existing_replication: true to agree",
-            rules.join("; ")
-        ));
+        // The bundle's own configuration (a rerun on adopted buckets): its role, to this
+        // spec's destination.
+        let ours = owned.replication_role.as_deref() == Some(replication.role())
+            && replication.rules().iter().all(|r| {
+                r.destination()
+                    .is_some_and(|d| d.bucket() == owned.destination_arn)
+            });
+        if ours {
+            let _ = writeln!(
+                text,
+                "  # The replication configuration is the bundle's own (role {}).\n  replace_existing_replication: true",
+                replication.role()
+            );
+        } else {
+            let _ = writeln!(
+                text,
+                "  # CHOICE: the bucket replicates already (role {}), rules:\n  #   {}\n  # The bundle replaces these rules with the spec's. Set true once reviewed.",
+                replication.role(),
+                rules.join("\n  #   ")
+            );
+            let _ = writeln!(text, "  replace_existing_replication: false");
+            warn(format!(
+                "it has a replication configuration ({}); the bundle replaces it: set replace_existing_replication: true to agree",
+                rules.join("; ")
+            ));
+        }
     }
 
     let mut untouched = Vec::new();
@@ -746,22 +771,28 @@ pub fn run(args: &DiscoverArgs) -> Result<Status> {
     // s3bridge's own statement Sids, from the model of a spec over the same buckets (a
     // rerun on adopted buckets must not keep the bundle's statements as the user's).
     let skeleton = skeleton(&name, &source, &destination);
-    let owned_sids: Vec<String> = match crate::spec::parse_str("discover", &skeleton) {
+    let owned = match crate::spec::parse_str("discover", &skeleton) {
         Ok((spec, _)) => {
             // The skeleton names no existing key, so the key Sids are the created key's;
             // the bucket policy's Sids do not depend on it.
             let desired = crate::model::build(&spec);
-            desired
-                .buckets
-                .iter()
-                .flat_map(|b| b.policy.statements.iter().map(|s| s.sid.clone()))
-                .collect()
+            Owned {
+                sids: desired
+                    .buckets
+                    .iter()
+                    .flat_map(|b| b.policy.statements.iter().map(|s| s.sid.clone()))
+                    .collect(),
+                replication_role: desired
+                    .role(crate::model::RolePurpose::Replication(Side::Source))
+                    .map(|r| r.arn.clone()),
+                destination_arn: desired.bucket(Side::Destination).arn.clone(),
+            }
         }
-        Err(_) => Vec::new(),
+        Err(_) => Owned::default(),
     };
 
-    let source_text = side_text(Side::Source, &source, &owned_sids);
-    let destination_text = side_text(Side::Destination, &destination, &owned_sids);
+    let source_text = side_text(Side::Source, &source, &owned);
+    let destination_text = side_text(Side::Destination, &destination, &owned);
     let mut spec = format!(
         "# Written by `s3bridge discover {} {}` from the live buckets.\n# Review every CHOICE, then `s3bridge validate` and `s3bridge generate`.\nversion: 1\nname: {}\n",
         args.source,
@@ -834,6 +865,54 @@ mod tests {
             Some("arn:aws:iam::111111111111:user/bob")
         );
         assert_eq!(iam_principal("arn:aws:iam::111111111111:root"), None);
+    }
+
+    #[test]
+    fn live_lifecycle_rules_become_kept_rules_or_say_why_not() {
+        use aws_sdk_s3::types::{
+            ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator,
+            LifecycleRuleFilter, Tag, Transition, TransitionStorageClass,
+        };
+        let tagged = LifecycleRule::builder()
+            .id("archive")
+            .status(ExpirationStatus::Disabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .and(
+                        LifecycleRuleAndOperator::builder()
+                            .prefix("logs/")
+                            .tags(Tag::builder().key("k").value("v").build().unwrap())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .transitions(
+                Transition::builder()
+                    .days(30)
+                    .storage_class(TransitionStorageClass::StandardIa)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let kept = lifecycle_rule(&tagged).unwrap();
+        assert_eq!(kept.id, "archive");
+        assert!(!kept.enabled);
+        assert_eq!(kept.prefix, "logs/");
+        assert_eq!(kept.tags.get("k").map(String::as_str), Some("v"));
+        assert_eq!(kept.transitions[0].storage_class, "STANDARD_IA");
+        let dated = LifecycleRule::builder()
+            .id("on-a-date")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .expiration(
+                LifecycleExpiration::builder()
+                    .date(aws_smithy_types::DateTime::from_secs(1_900_000_000))
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let why = lifecycle_rule(&dated).unwrap_err();
+        assert!(why.contains("`on-a-date` uses an expiration date"), "{why}");
     }
 
     #[test]
