@@ -665,18 +665,14 @@ fn push_principals(text: &mut String, found: &Found) -> Option<String> {
         Some(role) if role.contains(":role/") => {
             let _ = writeln!(
                 text,
-                "  # CHOICE: the role Terraform assumes in this account (here: the role discover ran as;
-  # add its path if it has one). It administers the key the bundle creates.
-  terraform_role: {}",
+                "  # CHOICE: the role Terraform assumes in this account (here: the role discover ran as;\n  # add its path if it has one). It administers the key the bundle creates.\n  terraform_role: {}",
                 quoted(role)
             );
         }
         Some(user) => {
             let _ = writeln!(
                 text,
-                "  # CHOICE: who administers the key the bundle creates (here: who ran discover), or
-  # set terraform_role to the role Terraform assumes in this account.
-  kms_admins: [{}]",
+                "  # CHOICE: who administers the key the bundle creates (here: who ran discover), or\n  # set terraform_role to the role Terraform assumes in this account.\n  kms_admins: [{}]",
                 quoted(user)
             );
         }
