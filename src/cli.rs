@@ -34,6 +34,13 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Write the Terraform bundle for a spec.
     Generate(GenerateArgs),
+    /// Write a starting spec that adopts two live buckets: every setting they have is
+    /// imported, the policy statements and lifecycle rules that are not s3bridge's kept.
+    Discover(DiscoverArgs),
+    /// Rewrite in place, under the bucket's key, the objects that predate it (SSE-S3 or
+    /// another key): metadata, tags and storage class kept; a rerun rewrites only what is
+    /// left. Exit 0 when every object is under the key, 1 when some are not.
+    Reencrypt(ReencryptArgs),
     /// Print every policy document the bundle creates.
     Policies(PoliciesArgs),
     /// Replicate the objects already in the source bucket with an S3 Batch Replication job.
@@ -162,7 +169,11 @@ impl Cli {
             Command::Copy(a) => a.format == TextOrJson::Json,
             Command::Verify(a) => a.format == VerifyFormat::Json,
             Command::Restore(a) => a.format == TextOrJson::Json,
-            Command::Schema(_) | Command::Completions(_) | Command::Man(_) => false,
+            Command::Schema(_)
+            | Command::Discover(_)
+            | Command::Reencrypt(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
         }
     }
 }
@@ -202,6 +213,45 @@ pub struct GenerateArgs {
     /// Output format of the result (files written, or the differences with --check).
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The live source bucket, s3://BUCKET.
+    pub source: String,
+    /// The live destination bucket, s3://BUCKET (usually in another account).
+    pub destination: String,
+    /// Write the spec to this file instead of stdout (refused if it exists, unless --force).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Name of the replication in the spec (default: from the source bucket's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReencryptArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// Which bucket's objects to rewrite.
+    #[arg(long, value_enum, default_value_t = crate::spec::Side::Source)]
+    pub side: crate::spec::Side,
+    /// Count what would be rewritten; rewrite nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who rewrites: `local` (this machine sends the copies). `batch` is not built yet.
+    #[arg(long, value_enum)]
+    pub engine: Option<crate::spec::CopyEngine>,
+    /// Objects HEADed and rewritten at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub concurrency: u32,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

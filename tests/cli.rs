@@ -275,7 +275,7 @@ replication:
                 3,
                 "source.colour",
                 "unknown key `colour`",
-                "expected one of: bucket, account_id, region, existing, existing_config, kms_key, kms_alias, kms_admins, kms_key_recovery, kms_users, terraform_role"
+                "expected one of: bucket, account_id, region, existing, existing_config, keep_policy_statements, keep_lifecycle_rules, bucket_tags, replace_existing_replication, kms_key, kms_alias, kms_admins, kms_key_recovery, kms_users, terraform_role"
             ),
             (
                 11,

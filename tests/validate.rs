@@ -609,3 +609,93 @@ fn restore_roles_must_be_assumable() {
     let (code, diagnostics) = validate(&section("[arn:aws:iam::111111111111:role/responder]"));
     assert_eq!(code, 0, "{diagnostics:#?}");
 }
+
+/// BASE's source made an existing bucket with `extra` lines after terraform_role.
+fn adopted(extra: &str) -> String {
+    spec_with(&[(
+        8,
+        &format!(
+            "  terraform_role: arn:aws:iam::111111111111:role/terraform\n  existing: true\n{extra}"
+        ),
+    )])
+}
+
+#[test]
+fn kept_policy_statements_must_be_statements_of_an_imported_policy() {
+    let text = adopted(
+        "  existing_config: [versioning, encryption]\n  keep_policy_statements:\n    - {\"Sid\": \"Partner\", \"Action\": \"s3:GetObject\"}\n",
+    );
+    assert_error(
+        &text,
+        12,
+        7,
+        "needs `Effect: Allow` or `Effect: Deny`",
+        "copy the statement",
+    );
+    assert_error(
+        &text,
+        11,
+        3,
+        "`policy` is not in existing_config",
+        "add `policy` to existing_config",
+    );
+    let fine = adopted(
+        "  existing_config: [versioning, encryption, policy]\n  keep_policy_statements:\n    - {\"Sid\": \"Partner\", \"Effect\": \"Allow\", \"Principal\": {\"AWS\": \"arn:aws:iam::333333333333:role/r\"}, \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::src-bucket/*\"}\n",
+    );
+    let (code, diagnostics) = validate(&fine);
+    assert_eq!(code, 0, "{diagnostics:#?}");
+}
+
+#[test]
+fn kept_lifecycle_rules_must_do_something_and_be_the_users() {
+    let text = adopted(
+        "  existing_config: [versioning, encryption, lifecycle]\n  keep_lifecycle_rules:\n    - {id: old, prefix: tmp/}\n    - {id: abort-incomplete-multipart-uploads, expiration_days: 3}\n    - {id: cold, transitions: [{days: 30, storage_class: COLD}]}\n",
+    );
+    assert_error(
+        &text,
+        12,
+        7,
+        "lifecycle rule `old` does nothing",
+        "expiration",
+    );
+    assert_error(
+        &text,
+        13,
+        12,
+        "the rule s3bridge writes itself",
+        "leave it out",
+    );
+    assert_error(&text, 14, 58, "`COLD` is not a storage class", "GLACIER");
+}
+
+#[test]
+fn an_existing_replication_configuration_is_replaced_only_when_the_spec_says_so() {
+    let text = adopted("  existing_config: [versioning, encryption, replication]\n");
+    assert_error(
+        &text,
+        10,
+        3,
+        "replication configuration would be replaced",
+        "replace_existing_replication: true",
+    );
+    let agreed = adopted(
+        "  existing_config: [versioning, encryption, replication]\n  replace_existing_replication: true\n",
+    );
+    let (code, diagnostics) = validate(&agreed);
+    assert_eq!(code, 0, "{diagnostics:#?}");
+}
+
+#[test]
+fn adoption_fields_need_an_existing_bucket() {
+    let text = spec_with(&[(
+        8,
+        "  terraform_role: arn:aws:iam::111111111111:role/terraform\n  keep_lifecycle_rules: [{id: a, expiration_days: 1}]",
+    )]);
+    assert_error(
+        &text,
+        9,
+        3,
+        "keep_lifecycle_rules is only meaningful for an existing bucket",
+        "add `existing: true`",
+    );
+}

@@ -85,6 +85,74 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # The existing bucket's own rules: this resource replaces the whole configuration, so
+  # every rule the bucket keeps is written here too.
+  dynamic "rule" {
+    for_each = var.kept_lifecycle_rules
+    content {
+      id     = rule.value.id
+      status = rule.value.enabled ? "Enabled" : "Disabled"
+
+      # One predicate on its own; several under `and` (S3's LifecycleRuleFilter).
+      filter {
+        prefix = length(rule.value.tags) == 0 ? rule.value.prefix : null
+
+        dynamic "tag" {
+          for_each = rule.value.prefix == "" && length(rule.value.tags) == 1 ? rule.value.tags : {}
+          content {
+            key   = tag.key
+            value = tag.value
+          }
+        }
+
+        dynamic "and" {
+          for_each = length(rule.value.tags) > 1 || (length(rule.value.tags) == 1 && rule.value.prefix != "") ? [1] : []
+          content {
+            prefix = rule.value.prefix == "" ? null : rule.value.prefix
+            tags   = rule.value.tags
+          }
+        }
+      }
+
+      dynamic "expiration" {
+        for_each = rule.value.expiration_days == null ? [] : [rule.value.expiration_days]
+        content {
+          days = expiration.value
+        }
+      }
+
+      dynamic "transition" {
+        for_each = rule.value.transitions
+        content {
+          days          = transition.value.days
+          storage_class = transition.value.storage_class
+        }
+      }
+
+      dynamic "noncurrent_version_expiration" {
+        for_each = rule.value.noncurrent_expiration_days == null ? [] : [rule.value.noncurrent_expiration_days]
+        content {
+          noncurrent_days = noncurrent_version_expiration.value
+        }
+      }
+
+      dynamic "noncurrent_version_transition" {
+        for_each = rule.value.noncurrent_transitions
+        content {
+          noncurrent_days = noncurrent_version_transition.value.days
+          storage_class   = noncurrent_version_transition.value.storage_class
+        }
+      }
+
+      dynamic "abort_incomplete_multipart_upload" {
+        for_each = rule.value.abort_incomplete_multipart_days == null ? [] : [rule.value.abort_incomplete_multipart_days]
+        content {
+          days_after_initiation = abort_incomplete_multipart_upload.value
+        }
+      }
+    }
+  }
+
   # Lifecycle rules on a bucket that is being versioned must follow versioning.
   depends_on = [aws_s3_bucket_versioning.this]
 }

@@ -63,7 +63,7 @@ variable "block_public_access" {
 }
 
 variable "policy" {
-  description = "Bucket policy document (JSON). It replaces any policy the bucket had."
+  description = "Bucket policy document (JSON). It replaces any policy the bucket had, so it must carry the statements an existing bucket keeps."
   type        = string
 }
 
@@ -76,6 +76,22 @@ variable "abort_incomplete_multipart_upload_days" {
     condition     = var.abort_incomplete_multipart_upload_days >= 1
     error_message = "abort_incomplete_multipart_upload_days must be at least 1."
   }
+}
+
+variable "kept_lifecycle_rules" {
+  description = "Lifecycle rules an existing bucket already had, kept next to the abort rule (the lifecycle configuration is replaced as a whole). Filter: prefix and/or tags."
+  type = list(object({
+    id                              = string
+    enabled                         = optional(bool, true)
+    prefix                          = optional(string, "")
+    tags                            = optional(map(string), {})
+    expiration_days                 = optional(number)
+    transitions                     = optional(list(object({ days = number, storage_class = string })), [])
+    noncurrent_expiration_days      = optional(number)
+    noncurrent_transitions          = optional(list(object({ days = number, storage_class = string })), [])
+    abort_incomplete_multipart_days = optional(number)
+  }))
+  default = []
 }
 
 variable "force_destroy" {

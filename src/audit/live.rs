@@ -126,6 +126,9 @@ pub struct LiveObject {
     pub key: String,
     pub last_modified: String,
     pub replication_status: Option<String>,
+    /// Server-side encryption of the object (`aws:kms`, `AES256`) and its key.
+    pub encryption: Option<String>,
+    pub kms_key: Option<String>,
 }
 
 /// One replication rule, flattened: the shape both the model's rules and S3's are put in
@@ -571,6 +574,8 @@ async fn read_sample(
             key,
             last_modified: modified,
             replication_status: h.replication_status().map(|s| s.as_str().to_string()),
+            encryption: h.server_side_encryption().map(|e| e.as_str().to_string()),
+            kms_key: h.ssekms_key_id().map(String::from),
         }))
     };
     let heads = join_all(objects.iter().map(|(m, k)| head(m.clone(), k.clone()))).await;

@@ -17,6 +17,21 @@ pub fn run(args: &GenerateArgs) -> Result<Status> {
         errln!("{warning}");
     }
     let desired = crate::model::build(&loaded.spec);
+    for bucket in &desired.buckets {
+        let clashing = bucket.clashing_sids();
+        if !clashing.is_empty() {
+            return Err(Problem::input(
+                format!(
+                    "{}.keep_policy_statements keeps statement{} {} that s3bridge writes itself",
+                    bucket.side,
+                    if clashing.len() == 1 { "" } else { "s" },
+                    clashing.join(", ")
+                ),
+                "remove them from keep_policy_statements (the bundle writes its own version), or rename their Sid",
+            )
+            .into());
+        }
+    }
     let options = render::Options {
         endpoint_url: args.endpoint_url.clone(),
         spec_name: args

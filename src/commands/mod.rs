@@ -12,9 +12,11 @@
 mod audit;
 mod copy;
 mod copy_batch;
+mod discover;
 mod generate;
 mod jobs;
 mod policies;
+mod reencrypt;
 mod replicate_existing;
 mod restore;
 mod shards;
@@ -165,6 +167,8 @@ pub fn run(cli: Cli) -> Result<Status> {
             Ok(Status::Success)
         }
         Command::Generate(args) => generate::run(&args),
+        Command::Discover(args) => discover::run(&args),
+        Command::Reencrypt(args) => reencrypt::run(&args),
         Command::Policies(args) => policies::run(&args),
         Command::ReplicateExisting(args) => replicate_existing::run(&args),
         Command::Status(args) => status::run(&args),

@@ -16,6 +16,8 @@ use crate::spec::{BucketSetting, CopyEngine, KmsKeySpec, Side, Spec, StorageClas
 
 /// Days after which incomplete multipart uploads are aborted by the lifecycle rule.
 pub const ABORT_INCOMPLETE_MULTIPART_DAYS: u32 = 7;
+/// ID of the lifecycle rule s3bridge writes on every bucket (modules/s3-bucket).
+pub const ABORT_RULE_ID: &str = "abort-incomplete-multipart-uploads";
 /// Waiting period before a scheduled key deletion takes effect (the maximum).
 pub const KEY_DELETION_WINDOW_DAYS: u32 = 30;
 /// Replication Time Control's only threshold.
@@ -65,6 +67,40 @@ pub struct Bucket {
     pub key: Term,
     pub settings: BucketSettings,
     pub policy: crate::policy::Document,
+    /// Statements of the existing policy that are the user's, kept next to `policy`.
+    pub kept_statements: Vec<serde_json::Value>,
+    /// Lifecycle rules of the existing bucket, kept next to the abort rule.
+    pub kept_lifecycle_rules: Vec<crate::spec::LifecycleRuleSpec>,
+    /// The bucket's own tags (the provider's default tags add the spec's).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Bucket {
+    /// The bucket policy as it should read live: s3bridge's statements, then the kept ones.
+    pub fn policy_json(&self, resolve: &dyn Fn(&Term) -> String) -> serde_json::Value {
+        let mut document = self.policy.to_json_with(resolve);
+        if let Some(statements) = document["Statement"].as_array_mut() {
+            statements.extend(self.kept_statements.iter().cloned());
+        }
+        document
+    }
+
+    /// Kept statements whose Sid is one of s3bridge's own (they cannot both be in the
+    /// policy; the spec must drop or rename them).
+    pub fn clashing_sids(&self) -> Vec<String> {
+        let ours: Vec<&str> = self
+            .policy
+            .statements
+            .iter()
+            .map(|s| s.sid.as_str())
+            .collect();
+        self.kept_statements
+            .iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .filter(|sid| ours.contains(sid))
+            .map(String::from)
+            .collect()
+    }
 }
 
 impl Bucket {
@@ -508,6 +544,9 @@ pub fn build(spec: &Spec) -> Desired {
                 key: f.key.clone(),
                 settings: BucketSettings::ENFORCED,
                 policy: policies::bucket_policy(f, &roles, &report_writers(f)),
+                kept_statements: b.keep_policy_statements.clone(),
+                kept_lifecycle_rules: b.keep_lifecycle_rules.clone(),
+                tags: b.bucket_tags.clone(),
             }
         })
         .collect();

@@ -250,6 +250,7 @@ pub fn catalogue(spec: &Spec, desired: &Desired) -> Vec<Request> {
     copy_streamed(&mut b, spec);
     verify(&mut b);
     restore(&mut b, spec);
+    reencrypt(&mut b, spec);
     audit(&mut b, spec);
     keys(&mut b, spec);
     b.out
@@ -1121,6 +1122,77 @@ fn copy_streamed(b: &mut Builder<'_>, spec: &Spec) {
         Expect::Deny,
         pages::KEY_POLICIES,
     );
+}
+
+/// `s3bridge reencrypt`: a principal of the bucket's own account (the first kms_users
+/// entry of each side) copies each object onto itself under the bucket's key. A copy
+/// reads the source (s3:GetObject, s3:GetObjectTagging with the tagging directive COPY)
+/// and writes the destination (s3:PutObject, s3:PutObjectTagging) (CopyObject); a
+/// multipart rewrite has S3 decrypt and encrypt data keys (UploadPartCopy, multipart KMS).
+fn reencrypt(b: &mut Builder<'_>, spec: &Spec) {
+    let flow = "reencrypt (kms_users of the side)";
+    for side in [Side::Source, Side::Destination] {
+        let Some(user) = spec.side(side).kms_users.first() else {
+            continue;
+        };
+        let place = b.side(side);
+        let user = (user.as_str(), Caller::Unrestricted);
+        let object = place.object(OBJECT);
+        b.push(
+            flow,
+            "list the bucket",
+            user,
+            "s3:ListBucket",
+            (place.bucket_arn, place.account),
+            ctx(&[]),
+            Expect::Allow,
+            pages::S3_ACTIONS,
+        );
+        for action in ["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"] {
+            b.push(
+                flow,
+                "HEAD the object, read and rewrite its tags",
+                user,
+                action,
+                (&object, place.account),
+                ctx(&[]),
+                Expect::Allow,
+                pages::COPY_OBJECT,
+            );
+        }
+        b.push(
+            flow,
+            "copy it onto itself under the bucket's key",
+            user,
+            "s3:PutObject",
+            (&object, place.account),
+            place.sse_kms(&place.key),
+            Expect::Allow,
+            pages::COPY_OBJECT,
+        );
+        for action in BUCKET_USER_KEY {
+            b.push(
+                flow,
+                "data keys of the rewrite (multipart: Decrypt too)",
+                user,
+                action,
+                (&place.key, place.account),
+                place.through_s3(),
+                Expect::Allow,
+                pages::UPLOAD_PART_COPY,
+            );
+        }
+        b.push(
+            flow,
+            "a rewrite that stays SSE-S3 is refused",
+            user,
+            "s3:PutObject",
+            (&object, place.account),
+            ctx(&[("s3:x-amz-server-side-encryption", "AES256")]),
+            Expect::Deny,
+            pages::SSE_KMS,
+        );
+    }
 }
 
 fn verify(b: &mut Builder<'_>) {

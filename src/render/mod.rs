@@ -137,6 +137,12 @@ fn terms(items: &[Term]) -> Expression {
 
 /// A policy document as `jsonencode({...})`, readable in review.
 fn policy(doc: &Document) -> Expression {
+    policy_keeping(doc, &[])
+}
+
+/// A policy document followed by statements kept verbatim from a live policy (the
+/// user's, which s3bridge neither owns nor rewrites).
+fn policy_keeping(doc: &Document, kept: &[serde_json::Value]) -> Expression {
     let statements = doc
         .statements
         .iter()
@@ -175,6 +181,9 @@ fn policy(doc: &Document) -> Expression {
             }
             object(fields)
         })
+        .chain(kept.iter().map(|statement| {
+            ::hcl::to_expression(statement).expect("a JSON value is an HCL expression")
+        }))
         .collect();
     Expression::from(
         FuncCall::builder("jsonencode")
@@ -349,11 +358,66 @@ fn main(desired: &Desired) -> Vec<Item> {
 
 /// Adds a resource policy and the dependencies on the principals it names.
 fn with_policy(block: BlockBuilder, doc: &Document) -> BlockBuilder {
+    with_policy_keeping(block, doc, &[])
+}
+
+fn with_policy_keeping(
+    block: BlockBuilder,
+    doc: &Document,
+    kept: &[serde_json::Value],
+) -> BlockBuilder {
     let block = match principal_dependencies(doc) {
         Some(dependencies) => block.add_attribute(("principal_arns", dependencies)),
         None => block,
     };
-    block.add_attribute(("policy", policy(doc)))
+    block.add_attribute(("policy", policy_keeping(doc, kept)))
+}
+
+/// A kept lifecycle rule as the s3-bucket module's `kept_lifecycle_rules` takes it.
+fn lifecycle_rule_object(rule: &crate::spec::LifecycleRuleSpec) -> Expression {
+    let number = |n: u32| Expression::from(i64::from(n));
+    let transitions = |list: &[crate::spec::TransitionSpec]| {
+        Expression::Array(
+            list.iter()
+                .map(|t| {
+                    object([
+                        ("days", number(t.days)),
+                        ("storage_class", string(&t.storage_class)),
+                    ])
+                })
+                .collect(),
+        )
+    };
+    let mut fields: Vec<(&str, Expression)> = vec![
+        ("id", string(&rule.id)),
+        ("enabled", Expression::Bool(rule.enabled)),
+        ("prefix", string(&rule.prefix)),
+    ];
+    if !rule.tags.is_empty() {
+        fields.push((
+            "tags",
+            object(rule.tags.iter().map(|(k, v)| (k.clone(), string(v)))),
+        ));
+    }
+    if let Some(days) = rule.expiration_days {
+        fields.push(("expiration_days", number(days)));
+    }
+    if !rule.transitions.is_empty() {
+        fields.push(("transitions", transitions(&rule.transitions)));
+    }
+    if let Some(days) = rule.noncurrent_expiration_days {
+        fields.push(("noncurrent_expiration_days", number(days)));
+    }
+    if !rule.noncurrent_transitions.is_empty() {
+        fields.push((
+            "noncurrent_transitions",
+            transitions(&rule.noncurrent_transitions),
+        ));
+    }
+    if let Some(days) = rule.abort_incomplete_multipart_days {
+        fields.push(("abort_incomplete_multipart_days", number(days)));
+    }
+    object(fields)
 }
 
 fn key_module(key: &Key) -> Item {
@@ -417,7 +481,29 @@ fn bucket_module(bucket: &Bucket) -> Item {
             "abort_incomplete_multipart_upload_days",
             i64::from(s.abort_incomplete_multipart_days),
         ));
-    let block = with_policy(block, &bucket.policy).build();
+    let block = if bucket.kept_lifecycle_rules.is_empty() {
+        block
+    } else {
+        block.add_attribute((
+            "kept_lifecycle_rules",
+            Expression::Array(
+                bucket
+                    .kept_lifecycle_rules
+                    .iter()
+                    .map(lifecycle_rule_object)
+                    .collect(),
+            ),
+        ))
+    };
+    let block = if bucket.tags.is_empty() {
+        block
+    } else {
+        block.add_attribute((
+            "tags",
+            object(bucket.tags.iter().map(|(k, v)| (k.clone(), string(v)))),
+        ))
+    };
+    let block = with_policy_keeping(block, &bucket.policy, &bucket.kept_statements).build();
     let origin = if bucket.existing {
         "existing bucket, imported"
     } else {
@@ -541,6 +627,47 @@ fn outputs(desired: &Desired) -> Vec<Item> {
     items
 }
 
+/// What an existing bucket keeps of its own configuration, for the README.
+fn kept_section(b: &Bucket) -> String {
+    let mut lines = Vec::new();
+    if !b.kept_statements.is_empty() {
+        let sids: Vec<String> = b
+            .kept_statements
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match s["Sid"].as_str() {
+                Some(sid) => format!("`{sid}`"),
+                None => format!("#{} (no Sid)", i + 1),
+            })
+            .collect();
+        lines.push(format!(
+            "  - keeps {} statement{} of its bucket policy that s3bridge does not own: {}",
+            sids.len(),
+            if sids.len() == 1 { "" } else { "s" },
+            sids.join(", ")
+        ));
+    }
+    if !b.kept_lifecycle_rules.is_empty() {
+        let ids: Vec<String> = b
+            .kept_lifecycle_rules
+            .iter()
+            .map(|r| format!("`{}`", r.id))
+            .collect();
+        lines.push(format!(
+            "  - keeps its lifecycle rule{} {}",
+            if ids.len() == 1 { "" } else { "s" },
+            ids.join(", ")
+        ));
+    }
+    if !b.tags.is_empty() {
+        lines.push(format!(
+            "  - keeps its tags ({})",
+            b.tags.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
 fn readme(desired: &Desired, options: &Options) -> String {
     let spec = &options.spec_name;
     let mut out = format!(
@@ -557,6 +684,7 @@ fn readme(desired: &Desired, options: &Options) -> String {
             "- `s3://{}` ({} bucket, account {}, {}; {origin}): versioning, SSE-KMS with bucket keys,\n  BucketOwnerEnforced, Block Public Access, a TLS-only and right-key-only bucket policy,\n  and a lifecycle rule that aborts incomplete multipart uploads.\n",
             b.name, b.side, b.account, b.region
         ));
+        out.push_str(&kept_section(b));
     }
     for k in &desired.keys {
         out.push_str(&format!(

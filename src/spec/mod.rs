@@ -77,6 +77,27 @@ pub struct BucketSpec {
     /// and `encryption`; list the others your bucket has (`s3bridge audit` shows them).
     #[serde(default)]
     pub existing_config: Option<Vec<BucketSetting>>,
+    /// Statements of the existing bucket policy that s3bridge does not own (grants to
+    /// other teams or accounts), kept in the policy the bundle writes: PutBucketPolicy
+    /// replaces the whole policy. Each is an IAM policy statement as JSON. Only with
+    /// `existing: true`; `s3bridge discover` fills it from the live policy.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
+    pub keep_policy_statements: Vec<serde_json::Value>,
+    /// Lifecycle rules of the existing bucket kept next to s3bridge's own rule:
+    /// PutBucketLifecycleConfiguration replaces every rule. Only with `existing: true`;
+    /// `s3bridge discover` fills it from the live configuration.
+    #[serde(default)]
+    pub keep_lifecycle_rules: Vec<LifecycleRuleSpec>,
+    /// The bucket's own tags (beyond the spec's `tags`), kept when the bucket is imported:
+    /// Terraform would otherwise remove the tags it does not know.
+    #[serde(default)]
+    pub bucket_tags: BTreeMap<String, String>,
+    /// The existing bucket has a replication configuration and the bundle may replace it
+    /// (`replication` in existing_config). Required then: PutBucketReplication replaces
+    /// every rule the bucket had.
+    #[serde(default)]
+    pub replace_existing_replication: bool,
     /// `create` for a new customer-managed key, or the key ARN of an existing one (in this
     /// bucket's account and region; not an alias).
     #[serde(default)]
@@ -149,6 +170,53 @@ impl BucketSetting {
     }
 }
 
+/// A lifecycle rule of an existing bucket, kept when the bundle writes the bucket's
+/// lifecycle configuration (the fields s3bridge can carry over; `s3bridge discover` says
+/// when a live rule uses others).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleRuleSpec {
+    /// Rule ID, unique in the bucket.
+    pub id: String,
+    /// Whether the rule is enabled. Default: true.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Only keys starting with this prefix. Default: every key.
+    #[serde(default)]
+    pub prefix: String,
+    /// Only objects carrying all these tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Days after creation when current versions expire.
+    #[serde(default)]
+    pub expiration_days: Option<u32>,
+    /// Transitions of current versions to other storage classes.
+    #[serde(default)]
+    pub transitions: Vec<TransitionSpec>,
+    /// Days after becoming noncurrent when noncurrent versions expire.
+    #[serde(default)]
+    pub noncurrent_expiration_days: Option<u32>,
+    /// Transitions of noncurrent versions (days after becoming noncurrent).
+    #[serde(default)]
+    pub noncurrent_transitions: Vec<TransitionSpec>,
+    /// Days after which this rule aborts incomplete multipart uploads.
+    #[serde(default)]
+    pub abort_incomplete_multipart_days: Option<u32>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// A lifecycle transition: after `days`, move to `storage_class`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionSpec {
+    pub days: u32,
+    /// STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE.
+    pub storage_class: String,
+}
+
 /// `create`, or the ARN of an existing key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum KmsKeySpec {
@@ -195,7 +263,18 @@ impl JsonSchema for KmsKeySpec {
 
 /// Which side of the replication hosts a role.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Side {

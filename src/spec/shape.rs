@@ -204,6 +204,8 @@ impl<'a> Walker<'a> {
             match (properties.and_then(|p| p.get(name)), additional) {
                 (Some(property), _) => self.walk(value, property, &child),
                 (None, Some(additional @ Value::Object(_))) => self.walk(value, additional, &child),
+                // Free-form mappings (a kept policy statement): any key.
+                (None, Some(Value::Bool(true))) => {}
                 (None, _) => {
                     let hint = match closest(name, &known) {
                         Some(best) => format!(

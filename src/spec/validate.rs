@@ -138,6 +138,170 @@ fn check_tags(c: &mut Checker, path: &str, tags: &BTreeMap<String, String>, for_
     }
 }
 
+/// Storage classes a lifecycle transition may name (PutBucketLifecycleConfiguration,
+/// Transition.StorageClass).
+const TRANSITION_CLASSES: [&str; 6] = [
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER_IR",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+];
+
+/// What an existing bucket keeps when adopted: the user's policy statements, lifecycle
+/// rules and tags, and the explicit consent to replace a replication configuration.
+fn check_adoption(c: &mut Checker, p: &str, b: &BucketSpec) {
+    let imports = |setting| {
+        b.existing_config
+            .as_ref()
+            .map_or(BucketSetting::ALWAYS_PRESENT.contains(&setting), |s| {
+                s.contains(&setting)
+            })
+    };
+    let only_existing = |c: &mut Checker, field: &str| {
+        c.error(
+            &format!("{p}.{field}"),
+            format!("{field} is only meaningful for an existing bucket"),
+            Some(format!("add `existing: true`, or remove {field}")),
+        )
+    };
+    if !b.existing {
+        if !b.keep_policy_statements.is_empty() {
+            only_existing(c, "keep_policy_statements");
+        }
+        if !b.keep_lifecycle_rules.is_empty() {
+            only_existing(c, "keep_lifecycle_rules");
+        }
+        if b.replace_existing_replication {
+            only_existing(c, "replace_existing_replication");
+        }
+    }
+    check_tags(c, &format!("{p}.bucket_tags"), &b.bucket_tags, false);
+
+    let mut sids = Vec::new();
+    for (i, statement) in b.keep_policy_statements.iter().enumerate() {
+        let field = format!("{p}.keep_policy_statements[{i}]");
+        let Some(fields) = statement.as_object() else {
+            c.error(
+                &field,
+                "a kept statement must be a policy statement (a mapping)",
+                Some("write it as a JSON object: {\"Sid\": ..., \"Effect\": ..., ...}".to_string()),
+            );
+            continue;
+        };
+        if !matches!(
+            fields.get("Effect").and_then(|e| e.as_str()),
+            Some("Allow" | "Deny")
+        ) {
+            c.error(
+                &field,
+                "a kept statement needs `Effect: Allow` or `Effect: Deny`",
+                Some("copy the statement from the live policy as it is".to_string()),
+            );
+        }
+        if !fields.contains_key("Action") && !fields.contains_key("NotAction") {
+            c.error(
+                &field,
+                "a kept statement needs `Action` or `NotAction`",
+                Some("copy the statement from the live policy as it is".to_string()),
+            );
+        }
+        if let Some(sid) = fields.get("Sid").and_then(|s| s.as_str()) {
+            if sids.contains(&sid) {
+                c.error(
+                    &field,
+                    format!("Sid `{sid}` is used by two kept statements"),
+                    Some("bucket policy Sids must be unique; rename one".to_string()),
+                );
+            }
+            sids.push(sid);
+        }
+    }
+    if b.existing && !b.keep_policy_statements.is_empty() && !imports(BucketSetting::Policy) {
+        c.error(
+            &format!("{p}.keep_policy_statements"),
+            "statements are kept from a policy the bucket does not have (`policy` is not in existing_config)",
+            Some("add `policy` to existing_config, or remove keep_policy_statements".to_string()),
+        );
+    }
+
+    let mut ids = Vec::new();
+    for (i, rule) in b.keep_lifecycle_rules.iter().enumerate() {
+        let field = format!("{p}.keep_lifecycle_rules[{i}]");
+        if rule.id.is_empty() || rule.id.len() > 255 {
+            c.error(
+                &format!("{field}.id"),
+                "lifecycle rule IDs have 1 to 255 characters",
+                None,
+            );
+        }
+        if rule.id == crate::model::ABORT_RULE_ID {
+            c.error(
+                &format!("{field}.id"),
+                format!("`{}` is the rule s3bridge writes itself", rule.id),
+                Some("leave it out; the bundle keeps that rule".to_string()),
+            );
+        }
+        if ids.contains(&rule.id.as_str()) {
+            c.error(
+                &format!("{field}.id"),
+                format!("rule ID `{}` is used twice", rule.id),
+                Some("lifecycle rule IDs must be unique in a bucket".to_string()),
+            );
+        }
+        ids.push(&rule.id);
+        check_tags(c, &format!("{field}.tags"), &rule.tags, true);
+        let has_action = rule.expiration_days.is_some()
+            || !rule.transitions.is_empty()
+            || rule.noncurrent_expiration_days.is_some()
+            || !rule.noncurrent_transitions.is_empty()
+            || rule.abort_incomplete_multipart_days.is_some();
+        if !has_action {
+            c.error(
+                &field,
+                format!("lifecycle rule `{}` does nothing", rule.id),
+                Some(
+                    "give it an expiration, a transition or an abort of incomplete uploads"
+                        .to_string(),
+                ),
+            );
+        }
+        for (list, transitions) in [
+            ("transitions", &rule.transitions),
+            ("noncurrent_transitions", &rule.noncurrent_transitions),
+        ] {
+            for (j, t) in transitions.iter().enumerate() {
+                if !TRANSITION_CLASSES.contains(&t.storage_class.as_str()) {
+                    c.error(
+                        &format!("{field}.{list}[{j}].storage_class"),
+                        format!(
+                            "`{}` is not a storage class a lifecycle rule moves objects to",
+                            t.storage_class
+                        ),
+                        Some(format!("use one of {}", TRANSITION_CLASSES.join(", "))),
+                    );
+                }
+            }
+        }
+    }
+    if b.existing && !b.keep_lifecycle_rules.is_empty() && !imports(BucketSetting::Lifecycle) {
+        c.error(
+            &format!("{p}.keep_lifecycle_rules"),
+            "rules are kept from a lifecycle configuration the bucket does not have (`lifecycle` is not in existing_config)",
+            Some("add `lifecycle` to existing_config, or remove keep_lifecycle_rules".to_string()),
+        );
+    }
+
+    if b.existing && imports(BucketSetting::Replication) && !b.replace_existing_replication {
+        c.error(
+            &format!("{p}.existing_config"),
+            "the bucket's replication configuration would be replaced by the bundle's rules (PutBucketReplication replaces every rule)",
+            Some("check the live rules (`s3bridge discover` prints them), then set `replace_existing_replication: true`".to_string()),
+        );
+    }
+}
+
 fn check_bucket_side(c: &mut Checker, side: Side, b: &BucketSpec) {
     let p = side.as_str();
     if let Some(problem) = bucket_name_problem(&b.bucket) {
@@ -204,6 +368,8 @@ fn check_bucket_side(c: &mut Checker, side: Side, b: &BucketSpec) {
         }
         _ => {}
     }
+
+    check_adoption(c, p, b);
 
     match &b.kms_key {
         KmsKeySpec::Create => {

@@ -277,7 +277,10 @@ fn is_transport_deny(statement: &crate::policy::canonical::Stmt) -> bool {
 
 fn check_policy(ctx: &mut Ctx<'_>, side: Side, subject: &Subject) {
     let bucket = ctx.desired.bucket(side);
-    let expected = ctx.canonical(&bucket.policy);
+    // The user's statements kept from the live policy are part of what the spec expects
+    // (validate refused kept statements that are not statements).
+    let expected = Canonical::from_json(&bucket.policy_json(&|t| ctx.resolve(t)))
+        .unwrap_or_else(|_| ctx.canonical(&bucket.policy));
     let name = format!("{}/bucket-policy", bucket.name);
     let text = ctx.live.side(side).bucket.policy.as_deref();
     let what = format!("bucket policy of s3://{}", bucket.name);

@@ -426,6 +426,8 @@ mod tests {
             key: "scans/a".into(),
             last_modified: String::new(),
             replication_status: Some("FAILED".into()),
+            encryption: None,
+            kms_key: None,
         }];
         live.source.jobs = Some(Vec::new());
         let (_, findings) = run(&desired, &live);
@@ -438,6 +440,7 @@ mod tests {
                 "kms_rotation/rotation-off/datalake-landing-source",
                 "replication/existing-objects-not-replicated/annalise-ai-datalake",
                 "replication/objects-failed/annalise-ai-datalake",
+                "replication/objects-not-under-key/annalise-ai-datalake",
                 "replication/rule-scans/annalise-ai-datalake",
                 "versioning/not-enabled/harrison-ai-landing",
             ]
@@ -482,6 +485,49 @@ mod tests {
                 f.remediation
             );
         }
+    }
+
+    #[test]
+    fn sampled_objects_not_under_the_key_are_a_finding() {
+        let object = |key: &str, encryption: &str, kms_key: Option<String>| LiveObject {
+            key: key.into(),
+            last_modified: String::new(),
+            replication_status: Some("COMPLETED".into()),
+            encryption: Some(encryption.into()),
+            kms_key,
+        };
+        let under_key = after(|d, live| {
+            let key = live
+                .source
+                .key
+                .metadata
+                .as_ref()
+                .map(|m| m.arn.clone())
+                .or_else(|| Some(d.bucket(Side::Source).key.as_str().to_string()));
+            live.source.bucket.sample = vec![object("new", "aws:kms", key)];
+        });
+        assert!(
+            !ids(&under_key)
+                .iter()
+                .any(|id| id.contains("objects-not-under-key")),
+            "{under_key:?}"
+        );
+        let findings = after(|_, live| {
+            live.source.bucket.sample = vec![object("old.csv", "AES256", None)];
+        });
+        let finding = findings
+            .iter()
+            .find(|f| f.id == "replication/objects-not-under-key/annalise-ai-datalake")
+            .expect("the SSE-S3 object is reported");
+        assert!(
+            finding.actual.contains("1 of 1 objects sampled")
+                && finding.actual.contains("old.csv (AES256)"),
+            "{}",
+            finding.actual
+        );
+        assert!(finding
+            .remediation
+            .contains("s3bridge reencrypt SPEC --side source"));
     }
 
     /// The findings of `live` after `drift`, sorted by id.

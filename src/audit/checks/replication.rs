@@ -368,7 +368,68 @@ fn check_batch(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) 
     );
 }
 
+/// Objects of the HEAD sample that are not under the bucket's key (written before the
+/// bundle set it, SSE-S3 or another key): Batch Replication copies them with the
+/// encryption they have, and the bucket's key policy does not protect them.
+fn check_sample_encryption(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) {
+    let bucket = ctx.desired.bucket(replication.from);
+    let key = ctx.resolve(&bucket.key);
+    let key_id = key.rsplit('/').next().unwrap_or_default().to_string();
+    let sample = &ctx.live.side(replication.from).bucket.sample;
+    let outside: Vec<String> = sample
+        .iter()
+        .filter(|o| {
+            let kms = o.encryption.as_deref() == Some("aws:kms");
+            let ours = o
+                .kms_key
+                .as_deref()
+                .is_some_and(|k| k == key || k == key_id);
+            !(kms && ours)
+        })
+        .map(|o| {
+            format!(
+                "{} ({})",
+                o.key,
+                match (o.encryption.as_deref(), o.kms_key.as_deref()) {
+                    (Some("aws:kms"), Some(other)) => other.to_string(),
+                    (Some(algorithm), _) => algorithm.to_string(),
+                    (None, _) => "unencrypted".into(),
+                }
+            )
+        })
+        .collect();
+    if outside.is_empty() {
+        return;
+    }
+    let sampled = sample.len();
+    ctx.add(
+        subject,
+        Drift {
+            code: "objects-not-under-key".into(),
+            severity: Severity::Medium,
+            expected: format!("every object under {key}"),
+            actual: format!(
+                "{} of {sampled} objects sampled (HEAD of the {SAMPLE_SIZE} most recent at most) are not: {}",
+                outside.len(),
+                list_some(&outside, 5)
+            ),
+            message: format!(
+                "{} of {sampled} sampled objects of s3://{} are not under its key ({}); the bucket may hold more",
+                outside.len(),
+                bucket.name,
+                list_some(&outside, 3)
+            ),
+            remediation: format!(
+                "`s3bridge reencrypt SPEC --side {}` rewrites every object not under the key in place (before replicate-existing, so the replicas arrive under the destination key)",
+                replication.from
+            ),
+            ..Drift::default()
+        },
+    );
+}
+
 fn check_sample(ctx: &mut Ctx<'_>, replication: &Replication, subject: &Subject) {
+    check_sample_encryption(ctx, replication, subject);
     let bucket = ctx.desired.bucket(replication.from);
     let sample = &ctx.live.side(replication.from).bucket.sample;
     let failed: Vec<String> = sample
