@@ -8,6 +8,7 @@
 #   bench/verify-inventory.sh            # 10M rows per side, 8 data files per side
 #   ROWS=1000000 bench/verify-inventory.sh
 #
+# S3BRIDGE=/path/to/s3bridge measures that binary instead of this tree's release build.
 # Data is generated once into bench/work/inventory-ROWS-FILES/ (git-ignored; about
 # 0.6 GB for 10M rows) and reused. Needs python3, gzip (zcat), GNU time.
 set -euo pipefail
@@ -21,8 +22,9 @@ if [ ! -f "$data/expected.json" ]; then
   mkdir -p "$data"
   python3 bench/gen-inventory.py "$data" "$ROWS" "$FILES"
 fi
-cargo build --release --locked --quiet
-bin=target/release/s3bridge
+# S3BRIDGE=path measures another build (say, a saved one from before a change).
+if [ -z "${S3BRIDGE:-}" ]; then cargo build --release --locked --quiet; fi
+bin=${S3BRIDGE:-target/release/s3bridge}
 source_manifest=$data/bench-source/bench/2024-03-15T10-00Z/manifest.json
 destination_manifest=$data/bench-destination/bench/2024-03-15T10-00Z/manifest.json
 files=$(ls "$data"/bench-*/bench/data/*.csv.gz)
@@ -80,6 +82,15 @@ targets = {
 }
 for name, ok in targets.items():
     print(f"target {name}: {'met' if ok else 'MISSED'}")
+sys.path.insert(0, "bench/lib")
+from results import result
+section = f"verify inventory, {expected['source_rows']:,} rows"
+result(section, "counts, classes, report and exit code as generated",
+       "correct" if all(checks.values()) else "WRONG: " + ", ".join(n for n, ok in checks.items() if not ok),
+       all(checks.values()))
+result(section, ">= 2M keys/s", f"{keys_per_s / 1e6:.2f} M keys/s ({wall:.2f} s)", targets[">= 2M keys/s"])
+result(section, "<= 64 MB peak RSS", f"{rss_kb * 1024 / 1e6:.1f} MB ({rss_kb / 1024:.1f} MiB)", targets["<= 64 MB RSS"])
+result(section, "faster than zcat | wc -l", f"{zcat_seconds / wall:.2f}x zcat's speed", targets["faster than zcat"])
 sys.exit(0 if all(checks.values()) else 1)
 EOF
 echo "stderr of s3bridge:" && sed 's/^/  /' "$out/stderr"
