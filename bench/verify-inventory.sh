@@ -8,7 +8,8 @@
 #   bench/verify-inventory.sh            # 10M rows per side, 8 data files per side
 #   ROWS=1000000 bench/verify-inventory.sh
 #
-# S3BRIDGE=/path/to/s3bridge measures that binary instead of this tree's release build.
+# S3BRIDGE=/path/to/s3bridge measures that binary instead of this tree's release build;
+# RUN_WITH="python3 bench/lib/thp.py off" runs it under a command prefix.
 # Data is generated once into bench/work/inventory-ROWS-FILES/ (git-ignored; about
 # 0.6 GB for 10M rows) and reused. Needs python3, gzip (zcat), GNU time.
 set -euo pipefail
@@ -38,12 +39,23 @@ zcat_rows=$(zcat $files | wc -l)
 zcat_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+fake_pid=
+trap 'rm -rf "$out"; [ -z "$fake_pid" ] || kill "$fake_pid" 2>/dev/null' EXIT
 # No S3 request is made when every pair is settled from the inventories; the endpoint
-# only keeps the clients away from AWS.
-/usr/bin/time -f '%e %M' -o "$out/time" "$bin" verify s3://bench-source s3://bench-destination \
+# only keeps the clients away from AWS and answers verify's reachability probe (a TCP
+# connect). It is the listing-only fake server: were verify to list the buckets after
+# all, it would find them empty and the classes check below would fail.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 bench/fake_list_server.py "$port" &
+fake_pid=$!
+for _ in $(seq 50); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break
+  sleep 0.1
+done
+# shellcheck disable=SC2086 # RUN_WITH is a command prefix, split into words on purpose.
+/usr/bin/time -f '%e %M' -o "$out/time" ${RUN_WITH:-} "$bin" verify s3://bench-source s3://bench-destination \
   --source-inventory "$source_manifest" --destination-inventory "$destination_manifest" \
-  --endpoint-url http://127.0.0.1:9 --source-region us-east-1 --destination-region us-east-1 \
+  --endpoint-url "http://127.0.0.1:$port" --source-region us-east-1 --destination-region us-east-1 \
   --format json --report "$out/report.csv" >"$out/summary.json" 2>"$out/stderr" || status=$?
 status=${status:-0}
 read -r wall rss_kb < <(tail -1 "$out/time")
