@@ -64,9 +64,7 @@ fn list_page(bucket: &str, query: &[(String, String)]) -> String {
         .unwrap_or(0);
     let prefix = get("prefix").unwrap_or("");
     let delimiter = get("delimiter").filter(|d| !d.is_empty());
-    let max_keys: usize = get("max-keys")
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(1000);
+    let max_keys: usize = get("max-keys").and_then(|m| m.parse().ok()).unwrap_or(1000);
     let mut i = match (get("continuation-token"), get("start-after")) {
         (Some(token), _) => token.parse().unwrap_or(n),
         (None, Some(after)) if !after.is_empty() => {
@@ -101,7 +99,9 @@ fn list_page(bucket: &str, query: &[(String, String)]) -> String {
         contents.len() + prefixes.len(),
     );
     if truncated {
-        body.push_str(&format!("<NextContinuationToken>{i}</NextContinuationToken>"));
+        body.push_str(&format!(
+            "<NextContinuationToken>{i}</NextContinuationToken>"
+        ));
     }
     for k in &contents {
         body.push_str(&format!(
