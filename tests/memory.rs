@@ -143,7 +143,7 @@ fn key(i: usize, extra: bool) -> String {
     if extra {
         name.push_str("-extra");
     }
-    if i % 97 == 0 {
+    if i.is_multiple_of(97) {
         name.push_str(" ü+50%");
     }
     name + ".parquet"
