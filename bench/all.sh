@@ -18,6 +18,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib/garage.sh
+. bench/lib/results.sh
 
 commit=$(git rev-parse --short HEAD)
 [ -z "$(git status --porcelain --untracked-files=no)" ] || commit="$commit-dirty"
@@ -81,7 +82,8 @@ rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.stri
 lines = [f"Measured on {sys.argv[2]}:", "", "| section | target | measured | |", "|---|---|---|---|"]
 for section, target, measured, status in rows:
     mark = {"met": "met", "missed": "**missed**", "failed": "**failed**"}.get(status, status)
-    lines.append(f"| {section} | {target} | {measured} | {mark} |")
+    cells = [c.replace("|", "\\|") for c in (section, target, measured)]
+    lines.append(f"| {cells[0]} | {cells[1]} | {cells[2]} | {mark} |")
 counts = {s: sum(1 for r in rows if r[3] == s) for s in ["met", "missed", "failed", "skipped"]}
 lines += ["", ", ".join(f"{n} {s}" for s, n in counts.items())]
 text = "\n".join(lines)

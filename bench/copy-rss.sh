@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib/results.sh
-cargo build --release --locked --quiet
-export S3BRIDGE=$PWD/target/release/s3bridge
+# S3BRIDGE=path measures another build (say, a saved one from before a change).
+if [ -z "${S3BRIDGE:-}" ]; then cargo build --release --locked --quiet; fi
+export S3BRIDGE=${S3BRIDGE:-$PWD/target/release/s3bridge}
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 bench/fake_list_server.py "$port" &
 fake_pid=$!
