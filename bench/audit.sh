@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-20}
 python=.venv/moto/bin/python
 [ -x "$python" ] || { echo "run ./scripts/setup first" >&2; exit 2; }
+command -v terraform >/dev/null || { echo "audit.sh needs Terraform (see ./scripts/setup)" >&2; exit 2; }
 
 work=$(mktemp -d)
 moto_pid=
@@ -109,4 +110,14 @@ print(f"AWS calls per audit: {calls}; sum of call times (s): median {med(total):
       f"slowest single call (s): median {med(slowest):.3f} ({', '.join(ops)})")
 print(f"concurrency: sum of calls / audit time = {med(total) / med(audit):.1f}x; "
       f"audit time / slowest call = {med(audit) / med(slowest):.1f}x")
+sys.path.insert(0, "bench/lib")
+from results import result
+clean = codes == {"0"} and findings == {"0"}
+result("audit", "a clean bundle audits clean (exit 0, 0 findings)",
+       f"exit {'/'.join(sorted(codes))}, findings {'/'.join(sorted(findings))}", clean)
+# Every call that does not wait for another's answer is in flight at once, and the longest
+# chain of dependent calls is two deep: the audit should take about two slowest calls.
+result("audit", "concurrent: audit time <= 2x slowest call (median)",
+       f"{med(audit) / med(slowest):.1f}x ({med(audit):.3f} s; {calls} calls summing {med(total):.3f} s)",
+       med(audit) <= 2 * med(slowest))
 EOF

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copy benchmark: s3bridge vs s5cmd vs rclone vs `aws s3 sync` copying 5,000 × 1 KiB objects
 # (50 prefixes) between two buckets of a real local S3 server (garage), in the same run,
-# REPS repetitions interleaved; then peak RSS of s3bridge listing 10k vs 1M keys.
+# REPS repetitions interleaved. (Peak RSS of listing 10k vs 1M keys: bench/copy-rss.sh.)
 #
 #   bench/copy.sh [REPS]        (default 3; results: stdout and bench/work/copy-results.json)
 #
@@ -33,9 +33,7 @@ export S3BRIDGE=$PWD/target/release/s3bridge S5CMD=$WORK/venv/bin/s5cmd
 . bench/lib/garage.sh
 GARAGE_PORT_BASE=3900 GARAGE_NICE=-15 garage_start "$WORK/garage-run"
 export ENDPOINT=$GARAGE_ENDPOINT METRICS=http://127.0.0.1:3903/metrics
-fake_pid=
-cleanup() { garage_stop; [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true; }
-trap cleanup EXIT
+trap garage_stop EXIT
 garage_bucket src
 
 # 5,000 × 1 KiB objects in 50 prefixes.
@@ -48,12 +46,6 @@ if [ "$(find "$data" -type f 2>/dev/null | wc -l)" != "$OBJECTS" ]; then
   done
 fi
 (cd "$data" && "$S5CMD" --endpoint-url "$ENDPOINT" cp '*' s3://src/ >/dev/null)
-
-# The listing-only server for the RSS measurement.
-export FAKE_PORT=3990
-python3 bench/fake_list_server.py "$FAKE_PORT" &
-fake_pid=$!
-sleep 1
 
 echo "load before: $(uptime)"
 python3 bench/copy_bench.py

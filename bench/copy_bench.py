@@ -1,6 +1,5 @@
 """Drives bench/copy.sh: the same copy job by s3bridge, s5cmd, rclone and `aws s3 sync`
-against one garage server, REPS times each, interleaved; then peak RSS of s3bridge
-listing 10k and 1M keys. Prints a Markdown report and writes bench/work/copy-results.json.
+against one garage server, REPS times each, interleaved. Prints a Markdown report and writes bench/work/copy-results.json.
 
 Per run: wall time, client CPU seconds (the client's rusage), server CPU seconds (garage's
 /proc/PID/stat before and after), requests (garage's S3 request counters before and
@@ -110,30 +109,14 @@ def copy_runs():
     return runs
 
 
-def rss_runs():
-    port = os.environ["FAKE_PORT"]
-    out = {}
-    for n in [10_000, 1_000_000]:
-        wall, cpu, rss, summary = timed([S3BRIDGE, "copy", f"s3://keys-{n}", "s3://empty", "--endpoint-url",
-                                         f"http://127.0.0.1:{port}", "--source-region", "garage",
-                                         "--dry-run", "--quiet", "--format", "json"])
-        planned = json.loads(summary)["to_copy"]
-        if planned != n:
-            sys.exit(f"dry run over keys-{n} planned {planned}")
-        out[n] = {"wall": wall, "client_cpu": cpu, "peak_rss_kib": rss}
-        print(json.dumps({"keys": n, **out[n]}), file=sys.stderr)
-    return out
-
-
 def median(runs, tool, field):
     return statistics.median(r[field] for r in runs if r["tool"] == tool)
 
 
 def main():
-    runs = copy_runs() if os.environ.get("SKIP_COPY") != "1" else []
-    rss = rss_runs() if os.environ.get("FAKE_PORT") else {}
+    runs = copy_runs()
     with open(os.path.join(WORK, "copy-results.json"), "w") as f:
-        json.dump({"runs": runs, "rss": rss}, f, indent=1)
+        json.dump({"runs": runs}, f, indent=1)
     if runs:
         base = {f: median(runs, "s5cmd", f) for f in ["wall", "client_cpu"]}
         print(f"{OBJECTS} objects × 1 KiB, {REPS} repetitions, medians; server on core 0, clients on core {CLIENT_CORE}\n")
@@ -150,10 +133,17 @@ def main():
               sorted(s3b, key=lambda r: r["wall"])[len(s3b) // 2]["requests"])
         aws = median(runs, "aws s3 sync", "wall")
         print(f"\ns3bridge is {aws / median(runs, 's3bridge', 'wall'):.1f}× faster than aws s3 sync")
-    if rss:
-        small, big = rss[10_000]["peak_rss_kib"], rss[1_000_000]["peak_rss_kib"]
-        print(f"\npeak RSS of `s3bridge copy --dry-run`: 10k keys {small / 1024:.1f} MiB, 1M keys {big / 1024:.1f} MiB "
-              f"(ratio {big / small:.2f}); listing 1M keys took {rss[1_000_000]['wall']:.1f}s")
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+        from results import result
+        wall, cpu = median(runs, "s3bridge", "wall"), median(runs, "s3bridge", "client_cpu")
+        server = median(runs, "s3bridge", "server_cpu")
+        reqs = median(runs, "s3bridge", "requests_total") / OBJECTS
+        result("copy", "wall <= 0.7x s5cmd", f"{wall / base['wall']:.2f}x ({wall:.2f} s)", wall <= 0.7 * base["wall"])
+        result("copy", "wall <= 1.1x server CPU seconds", f"{wall / server:.2f}x", wall <= 1.1 * server)
+        result("copy", "client CPU <= 0.4x s5cmd", f"{cpu / base['client_cpu']:.2f}x ({cpu:.2f} s)",
+               cpu <= 0.4 * base["client_cpu"])
+        result("copy", ">= 6x faster than aws s3 sync", f"{aws / wall:.1f}x", aws >= 6 * wall)
+        result("copy", "1 request per copied object + listing pages", f"{reqs:.3f} requests/object", reqs <= 1.01)
 
 
 if __name__ == "__main__":

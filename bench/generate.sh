@@ -4,6 +4,7 @@
 # Usage: bench/generate.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib/results.sh
 runs=${1:-100}
 cargo build --release --locked --quiet
 bin=target/release/s3bridge
@@ -14,9 +15,10 @@ trap 'rm -rf "$out"' EXIT
 
 if command -v hyperfine >/dev/null; then
   # A fresh directory each run: the full write, not the "unchanged" path.
-  hyperfine --warmup 5 --runs "$runs" --shell=none \
+  hyperfine --warmup 5 --runs "$runs" --shell=none --export-json "$out/hyperfine.json" \
     --prepare "rm -rf $out/bundle" \
     "$bin generate $spec --out $out/bundle"
+  median_ms=$(python3 -c "import json, sys; print(f\"{json.load(open(sys.argv[1]))['results'][0]['median'] * 1000:.2f}\")" "$out/hyperfine.json")
 else
   python3 - "$bin" "$spec" "$out" "$runs" <<'PY'
 import shutil, statistics, subprocess, sys, time
@@ -30,5 +32,10 @@ for _ in range(runs):
 times.sort()
 print(f"generate {spec}: {runs} runs, median {statistics.median(times):.2f} ms, "
       f"min {times[0]:.2f} ms, p95 {times[int(len(times) * 0.95) - 1]:.2f} ms (process start included)")
+with open(f"{out}/median", "w") as f:
+    f.write(f"{statistics.median(times):.2f}")
 PY
+  median_ms=$(cat "$out/median")
 fi
+bench_result generate "generate of the example spec < 20 ms (median)" "$median_ms ms" \
+  "$(met_if python3 -c "import sys; sys.exit(0 if $median_ms < 20 else 1)")"

@@ -8,6 +8,8 @@
 #   bench/verify-inventory.sh            # 10M rows per side, 8 data files per side
 #   ROWS=1000000 bench/verify-inventory.sh
 #
+# S3BRIDGE=/path/to/s3bridge measures that binary instead of this tree's release build;
+# RUN_WITH="python3 bench/lib/thp.py off" runs it under a command prefix.
 # Data is generated once into bench/work/inventory-ROWS-FILES/ (git-ignored; about
 # 0.6 GB for 10M rows) and reused. Needs python3, gzip (zcat), GNU time.
 set -euo pipefail
@@ -21,8 +23,9 @@ if [ ! -f "$data/expected.json" ]; then
   mkdir -p "$data"
   python3 bench/gen-inventory.py "$data" "$ROWS" "$FILES"
 fi
-cargo build --release --locked --quiet
-bin=target/release/s3bridge
+# S3BRIDGE=path measures another build (say, a saved one from before a change).
+if [ -z "${S3BRIDGE:-}" ]; then cargo build --release --locked --quiet; fi
+bin=${S3BRIDGE:-target/release/s3bridge}
 source_manifest=$data/bench-source/bench/2024-03-15T10-00Z/manifest.json
 destination_manifest=$data/bench-destination/bench/2024-03-15T10-00Z/manifest.json
 files=$(ls "$data"/bench-*/bench/data/*.csv.gz)
@@ -36,12 +39,23 @@ zcat_rows=$(zcat $files | wc -l)
 zcat_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+fake_pid=
+trap 'rm -rf "$out"; [ -z "$fake_pid" ] || kill "$fake_pid" 2>/dev/null' EXIT
 # No S3 request is made when every pair is settled from the inventories; the endpoint
-# only keeps the clients away from AWS.
-/usr/bin/time -f '%e %M' -o "$out/time" "$bin" verify s3://bench-source s3://bench-destination \
+# only keeps the clients away from AWS and answers verify's reachability probe (a TCP
+# connect). It is the listing-only fake server: were verify to list the buckets after
+# all, it would find them empty and the classes check below would fail.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 bench/fake_list_server.py "$port" &
+fake_pid=$!
+for _ in $(seq 50); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break
+  sleep 0.1
+done
+# shellcheck disable=SC2086 # RUN_WITH is a command prefix, split into words on purpose.
+/usr/bin/time -f '%e %M' -o "$out/time" ${RUN_WITH:-} "$bin" verify s3://bench-source s3://bench-destination \
   --source-inventory "$source_manifest" --destination-inventory "$destination_manifest" \
-  --endpoint-url http://127.0.0.1:9 --source-region us-east-1 --destination-region us-east-1 \
+  --endpoint-url "http://127.0.0.1:$port" --source-region us-east-1 --destination-region us-east-1 \
   --format json --report "$out/report.csv" >"$out/summary.json" 2>"$out/stderr" || status=$?
 status=${status:-0}
 read -r wall rss_kb < <(tail -1 "$out/time")
@@ -80,6 +94,15 @@ targets = {
 }
 for name, ok in targets.items():
     print(f"target {name}: {'met' if ok else 'MISSED'}")
+sys.path.insert(0, "bench/lib")
+from results import result
+section = f"verify inventory, {expected['source_rows']:,} rows"
+result(section, "counts, classes, report and exit code as generated",
+       "correct" if all(checks.values()) else "WRONG: " + ", ".join(n for n, ok in checks.items() if not ok),
+       all(checks.values()))
+result(section, ">= 2M keys/s", f"{keys_per_s / 1e6:.2f} M keys/s ({wall:.2f} s)", targets[">= 2M keys/s"])
+result(section, "<= 64 MB peak RSS", f"{rss_kb * 1024 / 1e6:.1f} MB ({rss_kb / 1024:.1f} MiB)", targets["<= 64 MB RSS"])
+result(section, "faster than zcat | wc -l", f"{zcat_seconds / wall:.2f}x zcat's speed", targets["faster than zcat"])
 sys.exit(0 if all(checks.values()) else 1)
 EOF
 echo "stderr of s3bridge:" && sed 's/^/  /' "$out/stderr"

@@ -81,5 +81,12 @@ ratio = medians["s3bridge verify"] / best_rclone
 print(f"s3bridge / best rclone: {ratio:.2f} (target <= 0.70: {'met' if ratio <= 0.7 else 'MISSED'})")
 ok = summary["classes"] == expected and outputs["s3bridge verify"].returncode == 1
 print(f"check classes and exit code: {'ok' if ok else 'FAILED'}")
+import sys
+sys.path.insert(0, "bench/lib")
+from results import result
+result("verify live", "classes and exit code as planted (5,000 objects on garage)",
+       "correct" if ok else f"WRONG: {json.dumps(summary['classes'])}", ok)
+result("verify live", "wall <= 0.70x best rclone check (median)",
+       f"{ratio:.2f}x ({medians['s3bridge verify']:.3f} s vs {best_rclone:.3f} s)", ratio <= 0.7)
 raise SystemExit(0 if ok else 1)
 EOF

@@ -17,6 +17,20 @@ GARAGE_CPU=${GARAGE_CPU:-0}
 GARAGE_NICE=${GARAGE_NICE:-0}
 _garage_bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# garage_found: the path of an already built garage (as garage_binary finds it), or
+# nothing; never builds. bench/all.sh uses it to skip the garage sections instead of
+# spending half an hour compiling.
+garage_found() {
+  local candidate
+  for candidate in "${GARAGE_BIN:-}" "$_garage_bench_dir/work/bin/garage" \
+    "$_garage_bench_dir/work/garage-$GARAGE_VERSION/bin/garage" "$(type -P garage 2>/dev/null)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+      echo "$candidate"
+      return
+    fi
+  done
+}
+
 garage_binary() {
   local candidate
   for candidate in "${GARAGE_BIN:-}" "$_garage_bench_dir/work/bin/garage" \

@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod fault_proxy;
 pub mod iam;
 pub mod judges;
+pub mod list_server;
 pub mod moto;
 pub mod objects;
 pub mod s3control_stub;
