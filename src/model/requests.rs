@@ -1196,7 +1196,7 @@ fn monitoring(b: &mut Builder<'_>) {
         ),
         (
             S3,
-            "S3, for the source bucket's replication events",
+            "S3 (the source bucket's replication events)",
             m.bucket_arn.as_str(),
             other_bucket.as_str(),
             pages::S3_NOTIFY_SNS,
