@@ -137,7 +137,12 @@ impl Monitoring {
 
 /// Name of the alarm of `kind` on rule `rule` of the spec `name`.
 pub fn alarm_name(name: &str, rule: &str, kind: AlarmKind) -> String {
-    format!("s3bridge-{name}-{rule}-{}", kind.suffix())
+    format!("{}{rule}-{}", alarm_prefix(name), kind.suffix())
+}
+
+/// What every alarm of the spec `name` is called first.
+pub fn alarm_prefix(name: &str) -> String {
+    format!("s3bridge-{name}-")
 }
 
 pub(crate) fn build(spec: &Spec, source: &SideFacts) -> Option<Monitoring> {

@@ -1002,6 +1002,9 @@ fn audit(b: &mut Builder<'_>, spec: &Spec) {
         if t.replicates {
             bucket_reads.extend(reads::REPLICATING_BUCKET);
         }
+        if t.alarm_prefix.is_some() {
+            bucket_reads.extend(reads::MONITORING.iter().filter(|r| r.on == On::Bucket));
+        }
         for read in bucket_reads {
             b.push(
                 flow,
@@ -1054,6 +1057,24 @@ fn audit(b: &mut Builder<'_>, spec: &Spec) {
                     a,
                     read.action,
                     (role_arn, &t.account),
+                    ctx(&[]),
+                    Expect::Allow,
+                    pages::AUDIT_READS,
+                );
+            }
+        }
+        if let Some(prefix) = &t.alarm_prefix {
+            let alarm = format!(
+                "arn:aws:cloudwatch:{}:{}:alarm:{prefix}rule-latency",
+                t.region, t.account
+            );
+            for read in reads::MONITORING.iter().filter(|r| r.on == On::Alarms) {
+                b.push(
+                    flow,
+                    &format!("{} on the bundle's alarms", read.operation),
+                    a,
+                    read.action,
+                    (&alarm, &t.account),
                     ctx(&[]),
                     Expect::Allow,
                     pages::AUDIT_READS,

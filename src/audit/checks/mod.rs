@@ -5,6 +5,7 @@
 
 mod buckets;
 mod keys;
+mod monitoring;
 mod replication;
 mod roles;
 
@@ -250,6 +251,7 @@ pub(super) fn run(desired: &Desired, live: &Live) -> (Vec<Check>, Vec<Finding>) 
     }
     roles::check(&mut ctx);
     replication::check(&mut ctx);
+    monitoring::check(&mut ctx);
     (ctx.checks, ctx.findings)
 }
 
@@ -380,6 +382,23 @@ mod tests {
                         failed: 0,
                         created: String::new(),
                     }]
+                }),
+                monitoring: t.alarm_prefix.as_ref().map(|_| {
+                    let m = desired.monitoring.as_ref().unwrap();
+                    LiveMonitoring {
+                        topics: vec![(
+                            m.topic.arn.clone(),
+                            crate::model::monitoring::REPLICATION_EVENTS
+                                .iter()
+                                .map(|e| e.to_string())
+                                .collect(),
+                        )],
+                        alarms: m
+                            .alarms
+                            .iter()
+                            .map(|a| (a.name.clone(), vec![m.topic.arn.clone()]))
+                            .collect(),
+                    }
                 }),
                 targets: t,
             }
