@@ -161,8 +161,10 @@ async fn status_turns_metrics_alarms_and_jobs_into_a_verdict() {
         "{health:#}"
     );
 
-    // The failed-operations alarm firing is broken on its own (metrics gone: reset).
+    // The failed-operations alarm firing is broken on its own (metrics gone: reset; the
+    // reset also forgets the assumed-role session, hence a new one).
     moto.reset();
+    let cloudwatch = moto.session(SOURCE_ACCOUNT).await.cloudwatch();
     create_alarms(&cloudwatch, &m).await;
     let failed_alarm = &m.alarms[0];
     cloudwatch
@@ -182,6 +184,7 @@ async fn status_turns_metrics_alarms_and_jobs_into_a_verdict() {
 
     // A stuck Batch Replication job, and a deleted alarm: degraded.
     moto.reset();
+    let cloudwatch = moto.session(SOURCE_ACCOUNT).await.cloudwatch();
     create_alarms(&cloudwatch, &m).await;
     cloudwatch
         .delete_alarms()
@@ -208,4 +211,101 @@ async fn status_turns_metrics_alarms_and_jobs_into_a_verdict() {
         "{why:?}"
     );
     assert_eq!(why.len(), 2, "{why:?}");
+}
+
+/// `audit --format json`'s findings of one property, by id.
+fn monitoring_findings(endpoint: &str) -> (i32, Vec<String>) {
+    let spec = fixture("specs/example.yaml");
+    let out = support::s3bridge(&[
+        "audit",
+        spec.to_str().unwrap(),
+        "--endpoint-url",
+        endpoint,
+        "--format",
+        "json",
+    ]);
+    let code = out.status.code().unwrap();
+    let report: Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    let ids = report["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report:#}"))
+        .iter()
+        .filter(|f| f["property"] == "monitoring")
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    (code, ids)
+}
+
+/// Audit reads the monitoring back: with every alarm notifying the topic and the
+/// source bucket's replication events sent there, no monitoring finding; a deleted alarm
+/// and a removed notification configuration are each named. (Only the source bucket and
+/// the monitoring exist here, so other properties have findings: not under test.)
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_finds_a_deleted_alarm_and_a_removed_notification() {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, TopicConfiguration};
+    let moto = Moto::start();
+    let (_, m) = monitoring();
+    let source = moto.session(SOURCE_ACCOUNT).await;
+    let s3 = source.s3();
+    s3.create_bucket()
+        .bucket(&m.bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    support::REGION,
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cloudwatch = source.cloudwatch();
+    create_alarms(&cloudwatch, &m).await;
+    let wired = NotificationConfiguration::builder()
+        .topic_configurations(
+            TopicConfiguration::builder()
+                .id("s3bridge-replication-events")
+                .topic_arn(&m.topic.arn)
+                .set_events(Some(
+                    s3bridge::model::monitoring::REPLICATION_EVENTS
+                        .iter()
+                        .map(|e| Event::from(*e))
+                        .collect(),
+                ))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    s3.put_bucket_notification_configuration()
+        .bucket(&m.bucket)
+        .notification_configuration(wired)
+        .send()
+        .await
+        .unwrap();
+    let (code, ids) = monitoring_findings(&moto.endpoint);
+    assert_eq!(code, 1, "other properties have findings here");
+    assert!(ids.is_empty(), "{ids:?}");
+
+    let deleted = &m.alarms[2].name;
+    cloudwatch
+        .delete_alarms()
+        .alarm_names(deleted)
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_notification_configuration()
+        .bucket(&m.bucket)
+        .notification_configuration(NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .unwrap();
+    let (_, ids) = monitoring_findings(&moto.endpoint);
+    assert_eq!(
+        ids,
+        [
+            format!("monitoring/alarm-missing/{deleted}"),
+            format!("monitoring/events-not-notified/{}", m.bucket),
+        ]
+    );
 }

@@ -299,3 +299,83 @@ pub(crate) fn build(spec: &Spec, source: &SideFacts) -> Option<Monitoring> {
         latency_seconds: m.latency_seconds,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(monitoring: &str) -> Spec {
+        let text = format!(
+            "{}{monitoring}",
+            include_str!("../../fixtures/specs/example.yaml")
+                .split("monitoring:")
+                .next()
+                .unwrap()
+        );
+        crate::spec::parse_str("spec.yaml", &text)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .0
+    }
+
+    #[test]
+    fn an_existing_topic_gets_statements_and_no_key() {
+        let spec = spec("monitoring:\n  notify:\n    topic_arn: arn:aws:sns:ap-southeast-2:111111111111:ops\n  latency_seconds: 120\n");
+        let desired = crate::model::build(&spec);
+        let m = desired.monitoring.as_ref().unwrap();
+        assert_eq!(m.topic.arn, "arn:aws:sns:ap-southeast-2:111111111111:ops");
+        assert_eq!(m.topic.name, "ops");
+        assert!(m.topic.created.is_none());
+        let policy = m.topic.policy.to_json().to_string();
+        assert!(
+            policy.contains("arn:aws:s3:::annalise-ai-datalake"),
+            "{policy}"
+        );
+        // The example's only rule has RTC: its latency threshold is RTC's, not 120 s.
+        let latency = m
+            .alarms
+            .iter()
+            .find(|a| a.kind == AlarmKind::Latency)
+            .unwrap();
+        assert_eq!(latency.threshold, 900.0);
+        assert_eq!(latency.name, "s3bridge-datalake-landing-scans-latency");
+        let files = crate::render::generate(&desired, &Default::default());
+        let tf = &files["monitoring.tf"];
+        assert!(tf.contains("create_topic       = false"), "{tf}");
+        assert!(!tf.contains("kms_key_policy"), "{tf}");
+        assert!(files["README.md"].contains("Statements the existing topic needs"));
+    }
+
+    #[test]
+    fn a_topic_elsewhere_or_both_choices_are_refused() {
+        let base = include_str!("../../fixtures/specs/example.yaml")
+            .split("monitoring:")
+            .next()
+            .unwrap()
+            .to_string();
+        for (monitoring, expected) in [
+            (
+                "monitoring:\n  notify:\n    topic_arn: arn:aws:sns:us-east-1:111111111111:ops\n",
+                "monitoring.notify.topic_arn",
+            ),
+            (
+                "monitoring:\n  notify:\n    topic_arn: arn:aws:sns:ap-southeast-2:111111111111:ops\n    create: {}\n",
+                "monitoring.notify",
+            ),
+            (
+                "monitoring:\n  notify:\n    create:\n      email: [not-an-address]\n",
+                "monitoring.notify.create.email[0]",
+            ),
+            (
+                "monitoring:\n  notify:\n    create: {}\n  pending_growth_minutes: 7\n",
+                "monitoring.pending_growth_minutes",
+            ),
+        ] {
+            let error = crate::spec::parse_str("spec.yaml", &format!("{base}{monitoring}"))
+                .expect_err(monitoring);
+            assert!(
+                error.diagnostics.iter().any(|d| d.field == expected && d.line > 40),
+                "{monitoring}: {error:?}"
+            );
+        }
+    }
+}

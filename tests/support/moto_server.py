@@ -194,6 +194,30 @@ def _kms_resource(self):
 KmsResponse._determine_resource = _kms_resource
 
 
+# --- moto gap: CloudWatch alarm authorisation resource -----------------------------------
+# With IAM enforced, moto checks CloudWatch calls against resource `*`, so the auditor
+# policy, which scopes cloudwatch:DescribeAlarms to the bundle's alarms
+# (`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:s3bridge-NAME-*`), is refused. AWS authorises
+# DescribeAlarms against alarm ARNs (Service Authorization Reference, Amazon CloudWatch:
+# DescribeAlarms, resource type `alarm`); audit asks by name prefix, which is an alarm ARN
+# with that prefix here.
+
+from moto.cloudwatch.responses import CloudWatchResponse
+
+
+def _cloudwatch_resource(self):
+    try:
+        prefix = self._get_param("AlarmNamePrefix")
+        if self._get_action() == "DescribeAlarms" and prefix:
+            return f"arn:aws:cloudwatch:{self.region}:{self.current_account}:alarm:{prefix}"
+    except Exception:
+        pass
+    return "*"
+
+
+CloudWatchResponse._determine_resource = _cloudwatch_resource
+
+
 # --- moto gap: role sessions as trust-policy principals ----------------------------------
 # With IAM enforced, moto checks a role's trust policy on AssumeRole by comparing the
 # caller's ARN with the Principal literally, so a session of a trusted role
