@@ -444,9 +444,7 @@ mod tests {
             .chain(ROLE)
             .chain(MANAGED_POLICY)
             .chain(JOBS)
-            // The catalog holds s3, kms, iam and sts; DescribeAlarms (CloudWatch, Read)
-            // is checked by the IAM evaluator of tests/permissions.rs instead.
-            .chain(MONITORING.iter().filter(|r| r.on != On::Alarms))
+            .chain(MONITORING)
         {
             let action = catalog()
                 .get(read.action)

@@ -420,8 +420,8 @@ mod tests {
         let (checks, findings) = run(&desired, &faithful(&desired));
         assert!(findings.is_empty(), "{findings:#?}");
         // 6 bucket properties × 2, key + rotation + key policy × 2, 2 per role × 3,
-        // replication.
-        assert_eq!(checks.len(), 12 + 6 + 6 + 1);
+        // replication, monitoring: 3 alarms of the one rule and the notifications.
+        assert_eq!(checks.len(), 12 + 6 + 6 + 1 + 4);
     }
 
     #[test]
