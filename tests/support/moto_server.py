@@ -207,7 +207,8 @@ from moto.cloudwatch.responses import CloudWatchResponse
 
 def _cloudwatch_resource(self):
     try:
-        prefix = self._get_param("AlarmNamePrefix")
+        # Parameters are parsed after authorisation: read the form body's field.
+        prefix = (self.querystring.get("AlarmNamePrefix") or [None])[0]
         if self._get_action() == "DescribeAlarms" and prefix:
             return f"arn:aws:cloudwatch:{self.region}:{self.current_account}:alarm:{prefix}"
     except Exception:
