@@ -1108,7 +1108,12 @@ async fn read_monitoring(
             Ok::<_, AuditError>(found)
         }
     );
-    let topics = notification?
+    // A missing bucket is the bucket check's finding, not an audit failure.
+    let notification = match notification {
+        Err(error) if is_missing_bucket(&error) => None,
+        other => other?,
+    };
+    let topics = notification
         .map(|n| {
             n.topic_configurations()
                 .iter()

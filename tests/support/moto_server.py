@@ -218,6 +218,21 @@ def _cloudwatch_resource(self):
 
 CloudWatchResponse._determine_resource = _cloudwatch_resource
 
+# moto also names the IAM action after the SigV4 signing name, `monitoring:DescribeAlarms`
+# for CloudWatch; the IAM prefix is `cloudwatch` (Service Authorization Reference).
+from moto.iam import access_control as _cw_access_control
+
+_iam_request_init = _cw_access_control.IAMRequest.__init__
+
+
+def _iam_request_with_cloudwatch_prefix(self, *args, **kwargs):
+    _iam_request_init(self, *args, **kwargs)
+    if self._action.startswith("monitoring:"):
+        self._action = "cloudwatch:" + self._action.split(":", 1)[1]
+
+
+_cw_access_control.IAMRequest.__init__ = _iam_request_with_cloudwatch_prefix
+
 
 # --- moto gap: role sessions as trust-policy principals ----------------------------------
 # With IAM enforced, moto checks a role's trust policy on AssumeRole by comparing the
