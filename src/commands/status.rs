@@ -264,7 +264,7 @@ where
     if error.kind() == AwsErrorKind::AccessDenied {
         error
             .with_hint(format!(
-                "the credentials need {} in the source account (`s3bridge policies SPEC --auditor` lists the reads)",
+                "the credentials need {} in the source account (docs/monitoring.md lists what `status` reads)",
                 match operation {
                     "GetMetricData" => "cloudwatch:GetMetricData",
                     _ => "cloudwatch:DescribeAlarms",
