@@ -45,7 +45,9 @@ pub enum Command {
     Policies(PoliciesArgs),
     /// Replicate the objects already in the source bucket with an S3 Batch Replication job.
     ReplicateExisting(ReplicateExistingArgs),
-    /// The S3 Batch Operations jobs of a spec and their progress.
+    /// Replication health: per rule the last hour/day of replication metrics, the
+    /// monitoring alarms, the S3 Batch Operations jobs and their progress, and a verdict.
+    /// Exit 0 healthy, 1 degraded, 2 broken (or could not run): docs/monitoring.md.
     Status(StatusArgs),
     /// Key-range shards, to run `copy` and `verify` on many machines side by side.
     #[command(subcommand)]

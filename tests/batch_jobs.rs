@@ -490,8 +490,16 @@ async fn a_job_is_created_once_followed_to_its_end_and_its_report_summarised() {
         "--format",
         "json",
     ]);
-    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
-    let jobs: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    // Degraded (exit 1): the job could not replicate 5 objects (and the example's
+    // monitoring alarms were never applied here); tests/monitor.rs covers the verdicts.
+    assert_eq!(status.status.code(), Some(1), "{}", stderr(&status));
+    let health: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(health["verdict"], "degraded");
+    assert_eq!(
+        health["replay"][0],
+        format!("s3bridge replicate-existing {spec_arg} --attempt 2 --wait")
+    );
+    let jobs = &health["jobs"];
     let ids: Vec<&str> = jobs
         .as_array()
         .unwrap()

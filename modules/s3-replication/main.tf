@@ -101,14 +101,20 @@ resource "aws_s3_bucket_replication_configuration" "this" {
           }
         }
 
+        # Replication metrics (per-rule CloudWatch metrics); RTC needs them with its
+        # 15-minute event threshold.
         dynamic "metrics" {
-          for_each = rule.value.replication_time_control ? [1] : []
+          for_each = rule.value.replication_time_control || rule.value.metrics ? [1] : []
 
           content {
             status = "Enabled"
 
-            event_threshold {
-              minutes = 15
+            dynamic "event_threshold" {
+              for_each = rule.value.replication_time_control ? [1] : []
+
+              content {
+                minutes = 15
+              }
             }
           }
         }

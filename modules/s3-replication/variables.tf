@@ -20,6 +20,7 @@ variable "rules" {
     - storage_class: class of the replicas, or null for the source object's class.
     - replica_kms_key_arn: key ARN (not alias) that encrypts the replicas.
     - replication_time_control: S3 RTC (15 minutes) with replication metrics.
+    - metrics: replication metrics without RTC (for monitoring).
     - replica_modifications: sync metadata changes made on replicas (two-way replication).
     - existing_object_replication: only for accounts where AWS has enabled it.
   EOT
@@ -34,6 +35,7 @@ variable "rules" {
     storage_class               = optional(string)
     replica_kms_key_arn         = string
     replication_time_control    = optional(bool, false)
+    metrics                     = optional(bool, false)
     replica_modifications       = optional(bool, false)
     existing_object_replication = optional(bool, false)
   }))

@@ -56,6 +56,17 @@ pub struct LiveSide {
     pub roles: Vec<LiveRole>,
     /// None when the side has no Batch Replication to look for.
     pub jobs: Option<Vec<LiveJob>>,
+    /// None when the spec has no monitoring on this side.
+    pub monitoring: Option<LiveMonitoring>,
+}
+
+/// The replication-health wiring of the source bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveMonitoring {
+    /// The bucket's SNS notifications: (topic ARN, event types).
+    pub topics: Vec<(String, Vec<String>)>,
+    /// The bundle's alarms (by name prefix): name → alarm actions.
+    pub alarms: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -1001,7 +1012,7 @@ async fn read_side(
         endpoint: session.access.endpoint_url.as_deref(),
         calls,
     };
-    let (account, (bucket, key, roles, jobs)) = {
+    let (account, (bucket, key, roles, jobs, monitoring)) = {
         let reads = async {
             tokio::join!(
                 read_bucket(&ctx, session, &targets),
@@ -1012,6 +1023,14 @@ async fn read_side(
                         read_jobs(&ctx, session, &targets).await.map(Some)
                     } else {
                         Ok(None)
+                    }
+                },
+                async {
+                    match &targets.alarm_prefix {
+                        Some(prefix) => read_monitoring(&ctx, session, &targets, prefix)
+                            .await
+                            .map(Some),
+                        None => Ok(None),
                     }
                 },
             )
@@ -1038,7 +1057,83 @@ async fn read_side(
         key: key?,
         roles: roles.into_iter().collect::<Result<_, _>>()?,
         jobs: jobs?,
+        monitoring: monitoring?,
         targets,
+    })
+}
+
+/// The bucket's notification configuration and the bundle's alarms, both at once.
+async fn read_monitoring(
+    ctx: &Ctx<'_>,
+    session: &Session,
+    t: &Targets,
+    prefix: &str,
+) -> Result<LiveMonitoring, AuditError> {
+    let s3 = session.s3();
+    let cloudwatch = session.cloudwatch();
+    let pattern = reads::alarm_pattern(t, prefix);
+    let (notification, alarms) = tokio::join!(
+        call(
+            ctx,
+            &reads::GET_BUCKET_NOTIFICATION,
+            &t.bucket_arn,
+            s3.get_bucket_notification_configuration()
+                .bucket(&t.bucket)
+                .expected_bucket_owner(&t.account)
+                .send(),
+        ),
+        async {
+            let mut found = BTreeMap::new();
+            let mut token: Option<String> = None;
+            loop {
+                let Some(page) = call(
+                    ctx,
+                    &reads::DESCRIBE_ALARMS,
+                    &pattern,
+                    cloudwatch
+                        .describe_alarms()
+                        .alarm_name_prefix(prefix)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await?
+                else {
+                    break;
+                };
+                for alarm in page.metric_alarms() {
+                    if let Some(name) = alarm.alarm_name() {
+                        found.insert(name.to_string(), alarm.alarm_actions().to_vec());
+                    }
+                }
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            Ok::<_, AuditError>(found)
+        }
+    );
+    // A missing bucket is the bucket check's finding, not an audit failure.
+    let notification = match notification {
+        Err(error) if is_missing_bucket(&error) => None,
+        other => other?,
+    };
+    let topics = notification
+        .map(|n| {
+            n.topic_configurations()
+                .iter()
+                .map(|c| {
+                    (
+                        c.topic_arn().to_string(),
+                        c.events().iter().map(|e| e.as_str().to_string()).collect(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(LiveMonitoring {
+        topics,
+        alarms: alarms?,
     })
 }
 

@@ -62,10 +62,11 @@ pub enum Property {
     RoleTrust,
     RolePolicy,
     Replication,
+    Monitoring,
 }
 
 impl Property {
-    pub const ALL: [Property; 12] = [
+    pub const ALL: [Property; 13] = [
         Property::Bucket,
         Property::Versioning,
         Property::Encryption,
@@ -78,6 +79,7 @@ impl Property {
         Property::RoleTrust,
         Property::RolePolicy,
         Property::Replication,
+        Property::Monitoring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +96,7 @@ impl Property {
             Property::RoleTrust => "role_trust",
             Property::RolePolicy => "role_policy",
             Property::Replication => "replication",
+            Property::Monitoring => "monitoring",
         }
     }
 
@@ -122,6 +125,9 @@ impl Property {
             Property::Replication => {
                 "The replication configuration, every rule, existing-object replication and recent objects' replication status are as the spec says."
             }
+            Property::Monitoring => {
+                "With `monitoring:`, every rule's alarms exist and notify the topic, and the source bucket sends its replication events there."
+            }
         }
     }
 
@@ -140,6 +146,7 @@ impl Property {
             Property::RoleTrust => "Whoever a role trusts gets its permissions.",
             Property::RolePolicy => "Extra permissions are privilege creep; missing ones break replication or the copy.",
             Property::Replication => "A changed rule silently stops, narrows or redirects replication.",
+            Property::Monitoring => "Without its alarms and events, replication can stay broken for months before anyone notices.",
         }
     }
 }

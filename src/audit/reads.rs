@@ -20,6 +20,8 @@ pub enum On {
     /// S3 Batch Operations jobs of the account (ListJobs has no resource).
     AllJobs,
     Job,
+    /// The bundle's CloudWatch alarms (by name prefix).
+    Alarms,
 }
 
 /// One AWS API call audit makes.
@@ -157,6 +159,25 @@ read!(
     ["NotFoundException"]
 );
 
+read!(
+    GET_BUCKET_NOTIFICATION,
+    "s3:GetBucketNotification",
+    "GetBucketNotificationConfiguration",
+    Bucket,
+    []
+);
+read!(
+    DESCRIBE_ALARMS,
+    "cloudwatch:DescribeAlarms",
+    "DescribeAlarms",
+    Alarms,
+    []
+);
+
+/// With `monitoring:` in the spec, on the source: where its replication events go and
+/// the alarms on its rules.
+pub const MONITORING: &[&Read] = &[&GET_BUCKET_NOTIFICATION, &DESCRIBE_ALARMS];
+
 /// Bucket settings, read on every bucket.
 pub const BUCKET: &[&Read] = &[
     &GET_BUCKET_VERSIONING,
@@ -227,6 +248,9 @@ pub struct Targets {
     pub roles: Vec<(RolePurpose, String, String)>,
     /// Look for an S3 Batch Replication job.
     pub jobs: bool,
+    /// Read the monitoring (`monitoring:`): the bucket's notification configuration and
+    /// the alarms whose names start with this prefix.
+    pub alarm_prefix: Option<String>,
 }
 
 pub fn targets(desired: &Desired, side: Side, scope: Scope) -> Targets {
@@ -267,6 +291,8 @@ pub fn targets(desired: &Desired, side: Side, scope: Scope) -> Targets {
             .map(|r| (r.purpose, r.name.clone(), r.arn.clone()))
             .collect(),
         jobs: side == Side::Source && desired.batch.is_some(),
+        alarm_prefix: (side == Side::Source && desired.monitoring.is_some())
+            .then(|| crate::model::monitoring::alarm_prefix(&desired.name)),
     }
 }
 
@@ -289,6 +315,9 @@ pub fn auditor_policy(targets: &[&Targets]) -> Document {
         let mut bucket_reads: Vec<&Read> = BUCKET.to_vec();
         if t.replicates {
             bucket_reads.extend(REPLICATING_BUCKET);
+        }
+        if t.alarm_prefix.is_some() {
+            bucket_reads.extend(MONITORING.iter().filter(|r| r.on == On::Bucket));
         }
         statements.push(
             Statement::allow(&format!("Read{side}BucketSettings"))
@@ -344,6 +373,19 @@ pub fn auditor_policy(targets: &[&Targets]) -> Document {
                     ]),
             );
         }
+        if let Some(prefix) = &t.alarm_prefix {
+            statements.push(
+                Statement::allow(&format!("Read{side}Alarms"))
+                    .actions(&actions(
+                        &MONITORING
+                            .iter()
+                            .copied()
+                            .filter(|r| r.on == On::Alarms)
+                            .collect::<Vec<_>>(),
+                    ))
+                    .resources([alarm_pattern(t, prefix)]),
+            );
+        }
         if t.jobs {
             for read in JOBS {
                 let resource = match read.on {
@@ -359,6 +401,14 @@ pub fn auditor_policy(targets: &[&Targets]) -> Document {
         }
     }
     Document::new(statements)
+}
+
+/// The ARNs of the bundle's alarms in the target's account and Region.
+pub fn alarm_pattern(t: &Targets, prefix: &str) -> String {
+    format!(
+        "arn:{}:cloudwatch:{}:{}:alarm:{prefix}*",
+        t.partition, t.region, t.account
+    )
 }
 
 /// The auditor policy of each account the spec touches, in side order.
@@ -394,6 +444,7 @@ mod tests {
             .chain(ROLE)
             .chain(MANAGED_POLICY)
             .chain(JOBS)
+            .chain(MONITORING)
         {
             let action = catalog()
                 .get(read.action)

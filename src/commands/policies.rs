@@ -79,6 +79,7 @@ fn title(document: &NamedDocument) -> String {
         Kind::Trust => format!("trust policy of role {owner} (who may assume it)"),
         Kind::Bucket => format!("bucket policy of {owner}"),
         Kind::Key => format!("key policy of {owner}"),
+        Kind::Topic => format!("SNS topic policy of {owner}"),
     };
     format!("{} — {what}, account {}", document.name, document.account)
 }

@@ -5,6 +5,7 @@
 //! Terraform, `s3bridge policies` prints its documents, and audit compares live state
 //! with it — so generate and audit can never disagree about an action list or a setting.
 
+pub mod monitoring;
 mod policies;
 pub mod requests;
 
@@ -230,6 +231,8 @@ pub struct Rule {
     pub storage_class: Option<StorageClass>,
     pub replica_key: Term,
     pub replication_time_control: bool,
+    /// Replication metrics on (RTC, or `monitoring:` in the spec).
+    pub metrics: bool,
     /// Keep replicas' metadata changes flowing back (two-way replication).
     pub replica_modifications: bool,
     pub existing_object_replication: bool,
@@ -270,6 +273,8 @@ pub struct Desired {
     /// For each existing key: the statements its owner must add to the key policy (the
     /// bundle cannot change a key it does not manage).
     pub existing_key_grants: Vec<ExistingKeyGrants>,
+    /// Replication health monitoring (`monitoring:`), in the source account.
+    pub monitoring: Option<monitoring::Monitoring>,
 }
 
 /// What an existing key's policy must allow for the bundle to work.
@@ -343,6 +348,28 @@ impl Desired {
                 account: grants.account.clone(),
                 attached_to: Some(grants.key_arn.clone()),
                 document: grants.statements.clone(),
+            });
+        }
+        if let Some(m) = &self.monitoring {
+            let (name, attached_to) = match &m.topic.created {
+                Some(created) => {
+                    out.push(NamedDocument {
+                        name: format!("{}/key-policy", created.key_alias),
+                        kind: Kind::Key,
+                        account: m.account.clone(),
+                        attached_to: Some(created.key.as_str().to_string()),
+                        document: created.key_policy.clone(),
+                    });
+                    (format!("{}/topic-policy", m.topic.name), &m.topic.arn)
+                }
+                None => (format!("{}/statements-to-add", m.topic.arn), &m.topic.arn),
+            };
+            out.push(NamedDocument {
+                name,
+                kind: Kind::Topic,
+                account: m.account.clone(),
+                attached_to: Some(attached_to.clone()),
+                document: m.topic.policy.clone(),
             });
         }
         out
@@ -602,6 +629,7 @@ pub fn build(spec: &Spec) -> Desired {
         batch,
         batch_copy,
         existing_key_grants,
+        monitoring: monitoring::build(spec, &source),
     }
 }
 
@@ -633,6 +661,8 @@ fn replication(
             storage_class: r.storage_class,
             replica_key: to.key.clone(),
             replication_time_control: r.replication_time_control,
+            metrics: r.replication_time_control
+                || (from.side == Side::Source && spec.monitoring.is_some()),
             replica_modifications: spec.replication.bidirectional,
             existing_object_replication: from.side == Side::Source
                 && spec.replication.existing_objects

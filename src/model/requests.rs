@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::monitoring::{CLOUDWATCH, S3, SNS_PUBLISH};
 use super::{Desired, RolePurpose};
 use crate::audit::reads::{self, On, Scope};
 use crate::policy::actions::*;
@@ -112,6 +113,12 @@ pub mod pages {
         "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html";
     pub const GET_OBJECT_VERSION: &str =
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/RetrievingObjectVersions.html";
+    pub const SNS_ENCRYPTED_TOPIC: &str =
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services";
+    pub const S3_NOTIFY_SNS: &str =
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html";
+    pub const ALARM_ACTIONS: &str =
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions.html";
     pub const AUDIT_READS: &str =
         "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html";
 }
@@ -253,6 +260,7 @@ pub fn catalogue(spec: &Spec, desired: &Desired) -> Vec<Request> {
     reencrypt(&mut b, spec);
     audit(&mut b, spec);
     keys(&mut b, spec);
+    monitoring(&mut b);
     b.out
 }
 
@@ -1256,6 +1264,9 @@ fn audit(b: &mut Builder<'_>, spec: &Spec) {
         if t.replicates {
             bucket_reads.extend(reads::REPLICATING_BUCKET);
         }
+        if t.alarm_prefix.is_some() {
+            bucket_reads.extend(reads::MONITORING.iter().filter(|r| r.on == On::Bucket));
+        }
         for read in bucket_reads {
             b.push(
                 flow,
@@ -1308,6 +1319,24 @@ fn audit(b: &mut Builder<'_>, spec: &Spec) {
                     a,
                     read.action,
                     (role_arn, &t.account),
+                    ctx(&[]),
+                    Expect::Allow,
+                    pages::AUDIT_READS,
+                );
+            }
+        }
+        if let Some(prefix) = &t.alarm_prefix {
+            let alarm = format!(
+                "arn:aws:cloudwatch:{}:{}:alarm:{prefix}rule-latency",
+                t.region, t.account
+            );
+            for read in reads::MONITORING.iter().filter(|r| r.on == On::Alarms) {
+                b.push(
+                    flow,
+                    &format!("{} on the bundle's alarms", read.operation),
+                    a,
+                    read.action,
+                    (&alarm, &t.account),
                     ctx(&[]),
                     Expect::Allow,
                     pages::AUDIT_READS,
@@ -1422,6 +1451,117 @@ fn keys(b: &mut Builder<'_>, spec: &Spec) {
             context,
             Expect::Deny,
             pages::KEY_POLICY_DEFAULT,
+        );
+    }
+}
+
+/// Replication health: CloudWatch (for the bundle's alarms) and S3 (for the source
+/// bucket's replication events) publish to the topic and, when the bundle creates it,
+/// use its key; the same services acting for another account, and anyone else, cannot.
+fn monitoring(b: &mut Builder<'_>) {
+    let Some(m) = b.desired.monitoring.clone() else {
+        return;
+    };
+    let flow = "replication health notifications";
+    let alarm = m.alarm_arn(&m.alarms[0].name);
+    let elsewhere_alarm = format!(
+        "arn:aws:cloudwatch:{}:999999999999:alarm:{}",
+        m.region, m.alarms[0].name
+    );
+    let other_bucket = format!("arn:aws:s3:::{OTHER_BUCKET}");
+    let publishers = [
+        (
+            CLOUDWATCH,
+            "a CloudWatch alarm of the bundle",
+            alarm.as_str(),
+            elsewhere_alarm.as_str(),
+            pages::ALARM_ACTIONS,
+        ),
+        (
+            S3,
+            "S3 (the source bucket's replication events)",
+            m.bucket_arn.as_str(),
+            other_bucket.as_str(),
+            pages::S3_NOTIFY_SNS,
+        ),
+    ];
+    let key = m.topic.created.as_ref().map(|c| c.key.as_str().to_string());
+    for (service, who, source_arn, elsewhere, page) in publishers {
+        let principal = (service, Caller::Service);
+        let own = ctx(&[
+            ("aws:SourceAccount", &m.account),
+            ("aws:SourceArn", source_arn),
+        ]);
+        let foreign = ctx(&[
+            ("aws:SourceAccount", "999999999999"),
+            ("aws:SourceArn", elsewhere),
+        ]);
+        b.push(
+            flow,
+            &format!("{who} publishes to the topic"),
+            principal,
+            SNS_PUBLISH,
+            (&m.topic.arn, &m.account),
+            own.clone(),
+            Expect::Allow,
+            page,
+        );
+        b.push(
+            flow,
+            "the service acting for another account cannot publish (confused deputy)",
+            principal,
+            SNS_PUBLISH,
+            (&m.topic.arn, &m.account),
+            foreign.clone(),
+            Expect::Deny,
+            pages::CONFUSED_DEPUTY,
+        );
+        if let Some(key) = &key {
+            for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
+                b.push(
+                    flow,
+                    &format!("{who} encrypts its message with the topic's key"),
+                    principal,
+                    action,
+                    (key, &m.account),
+                    own.clone(),
+                    Expect::Allow,
+                    pages::SNS_ENCRYPTED_TOPIC,
+                );
+                b.push(
+                    flow,
+                    "the service acting for another account cannot use the topic's key",
+                    principal,
+                    action,
+                    (key, &m.account),
+                    foreign.clone(),
+                    Expect::Deny,
+                    pages::CONFUSED_DEPUTY,
+                );
+            }
+        }
+    }
+    let intruder = "arn:aws:iam::999999999999:role/intruder";
+    b.push(
+        flow,
+        "a principal of another account (even with sns:* in IAM) cannot publish",
+        (intruder, Caller::Unrestricted),
+        SNS_PUBLISH,
+        (&m.topic.arn, &m.account),
+        ctx(&[]),
+        Expect::Deny,
+        pages::CROSS_ACCOUNT_EVALUATION,
+    );
+    if let Some(key) = &key {
+        b.push(
+            flow,
+            "a principal of another account cannot decrypt the topic's messages",
+            (intruder, Caller::Unrestricted),
+            "kms:Decrypt",
+            (key, &m.account),
+            ctx(&[]),
+            Expect::Deny,
+            pages::CROSS_ACCOUNT_EVALUATION,
         );
     }
 }

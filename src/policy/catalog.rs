@@ -1,5 +1,5 @@
 //! The IAM action catalog: every action of the services s3bridge's policies use (s3,
-//! kms, iam, sts), with its access level, so that a policy can be read by meaning:
+//! kms, iam, sts; sns and cloudwatch for monitoring), with its access level, so that a policy can be read by meaning:
 //! `s3:*`, `s3:Get*` and `NotAction` are expanded to the actions they grant, and
 //! `S3:getobject` is spelt `s3:GetObject`.
 //!

@@ -179,6 +179,8 @@ pub enum Kind {
     Trust,
     Bucket,
     Key,
+    /// An SNS topic policy.
+    Topic,
 }
 
 impl Kind {
@@ -188,6 +190,7 @@ impl Kind {
             Kind::Trust => "trust",
             Kind::Bucket => "bucket",
             Kind::Key => "key",
+            Kind::Topic => "topic",
         }
     }
 }

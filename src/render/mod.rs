@@ -16,6 +16,7 @@ use ::hcl::expr::{Expression, FuncCall, Object, ObjectKey, Traversal, Variable};
 use ::hcl::structure::{Block, BlockBuilder};
 
 use self::hcl::Item;
+use crate::model::monitoring::{Alarm, Monitoring};
 use crate::model::{Bucket, Desired, Key, Provider, Replication, Role, RolePurpose, Rule};
 use crate::policy::{Document, Principal, Term};
 use crate::spec::{BucketSetting, Side};
@@ -58,12 +59,21 @@ pub fn generate(desired: &Desired, options: &Options) -> Files {
         files.insert("imports.tf".into(), hcl::file(&header, &imports));
     }
     files.insert("main.tf".into(), hcl::file(&header, &main(desired)));
+    if let Some(monitoring) = &desired.monitoring {
+        files.insert(
+            "monitoring.tf".into(),
+            hcl::file(&header, &[monitoring_module(monitoring, desired)]),
+        );
+    }
     files.insert("outputs.tf".into(), hcl::file(&header, &outputs(desired)));
     files.insert("README.md".into(), readme(desired, options));
 
     let mut used = vec!["s3-bucket", "iam-role", "s3-replication"];
     if !desired.keys.is_empty() {
         used.push("kms-key");
+    }
+    if desired.monitoring.is_some() {
+        used.push("replication-monitoring");
     }
     for (path, content) in modules::files_of(&used) {
         files.insert(path.into(), content.into());
@@ -233,18 +243,21 @@ fn provider(p: &Provider, desired: &Desired, options: &Options) -> Item {
         .add_attribute(("region", p.region.as_str()))
         .add_attribute(("allowed_account_ids", strings([&p.account])));
     if let Some(endpoint) = &options.endpoint_url {
+        let mut endpoints = Block::builder("endpoints")
+            .add_attribute(("iam", endpoint.as_str()))
+            .add_attribute(("kms", endpoint.as_str()))
+            .add_attribute(("s3", endpoint.as_str()))
+            .add_attribute(("sts", endpoint.as_str()));
+        if desired.monitoring.is_some() {
+            endpoints = endpoints
+                .add_attribute(("cloudwatch", endpoint.as_str()))
+                .add_attribute(("sns", endpoint.as_str()));
+        }
         block = block
             .add_attribute(("s3_use_path_style", true))
             .add_attribute(("skip_credentials_validation", true))
             .add_attribute(("skip_metadata_api_check", true))
-            .add_block(
-                Block::builder("endpoints")
-                    .add_attribute(("iam", endpoint.as_str()))
-                    .add_attribute(("kms", endpoint.as_str()))
-                    .add_attribute(("s3", endpoint.as_str()))
-                    .add_attribute(("sts", endpoint.as_str()))
-                    .build(),
-            );
+            .add_block(endpoints.build());
     }
     if let Some(role) = &p.assume_role {
         block = block.add_block(
@@ -540,6 +553,10 @@ fn rule_object(rule: &Rule) -> Expression {
         "replication_time_control",
         Expression::Bool(rule.replication_time_control),
     ));
+    // RTC rules get metrics from the module anyway; only say it for the others.
+    if rule.metrics && !rule.replication_time_control {
+        fields.push(("metrics", Expression::Bool(true)));
+    }
     fields.push((
         "replica_modifications",
         Expression::Bool(rule.replica_modifications),
@@ -578,6 +595,78 @@ fn replication_module(r: &Replication, desired: &Desired) -> Item {
     )
 }
 
+fn alarm_object(alarm: &Alarm) -> Expression {
+    let mut fields: Vec<(&str, Expression)> = vec![
+        ("name", string(&alarm.name)),
+        ("rule_id", string(&alarm.rule_id)),
+        ("metric", string(alarm.metric)),
+        ("statistic", string(alarm.statistic)),
+        ("threshold", Expression::from(alarm.threshold as i64)),
+        ("periods", Expression::from(i64::from(alarm.periods))),
+    ];
+    if let Some(expression) = alarm.expression {
+        fields.push(("expression", string(expression)));
+    }
+    fields.push(("description", string(&alarm.description)));
+    object(fields)
+}
+
+fn monitoring_module(m: &Monitoring, desired: &Desired) -> Item {
+    let source = desired.bucket(Side::Source);
+    let mut block = module_block(Monitoring::MODULE, "replication-monitoring", Side::Source)
+        .add_attribute((
+            "bucket",
+            reference(&format!("module.{}.id", source.module())),
+        ))
+        .add_attribute(("destination_bucket", m.destination_bucket.as_str()))
+        .add_attribute(("create_topic", m.topic.created.is_some()))
+        .add_attribute(("topic_name", m.topic.name.as_str()));
+    match &m.topic.created {
+        Some(created) => {
+            block = block
+                .add_attribute(("topic_policy", policy(&m.topic.policy)))
+                .add_attribute(("kms_key_alias", created.key_alias.as_str()))
+                .add_attribute(("kms_key_policy", policy(&created.key_policy)));
+            if !created.email.is_empty() {
+                block = block.add_attribute(("email_subscriptions", strings(&created.email)));
+            }
+            if !created.https.is_empty() {
+                block = block.add_attribute(("https_subscriptions", strings(&created.https)));
+            }
+        }
+        None => block = block.add_attribute(("topic_arn", m.topic.arn.as_str())),
+    }
+    let replication = desired
+        .replications
+        .iter()
+        .find(|r| r.from == Side::Source)
+        .expect("the source replicates");
+    let block = block
+        .add_attribute((
+            "events",
+            strings(crate::model::monitoring::REPLICATION_EVENTS),
+        ))
+        .add_attribute((
+            "alarms",
+            Expression::Array(m.alarms.iter().map(alarm_object).collect()),
+        ))
+        .add_attribute((
+            "depends_on",
+            Expression::Array(vec![reference(&format!("module.{}", replication.module()))]),
+        ))
+        .build();
+    let topic = match &m.topic.created {
+        Some(_) => "a KMS-encrypted SNS topic it creates",
+        None => "the existing SNS topic",
+    };
+    Item::commented(
+        format!(
+            "Replication health (docs/monitoring.md in s3bridge): per rule, alarms on failed operations,\nlatency and growing backlog, and S3 replication events, sent to {topic}.\nAfter the replication configuration, which turns the rules' metrics on."
+        ),
+        block,
+    )
+}
+
 fn output(name: &str, description: &str, value: Expression) -> Item {
     Item::new(
         Block::builder("output")
@@ -608,6 +697,13 @@ fn outputs(desired: &Desired) -> Vec<Item> {
             &format!("{name}_arn"),
             &format!("ARN of the {} role.", role.name),
             reference(&format!("module.{name}.arn")),
+        ));
+    }
+    if desired.monitoring.is_some() {
+        items.push(output(
+            "monitoring_topic_arn",
+            "ARN of the SNS topic replication alarms and events go to.",
+            reference(&format!("module.{}.topic_arn", Monitoring::MODULE)),
         ));
     }
     if let Some(batch) = &desired.batch {
@@ -705,6 +801,21 @@ fn readme(desired: &Desired, options: &Options) -> String {
             r.bucket,
             rules.join(", ")
         ));
+    }
+    if let Some(m) = &desired.monitoring {
+        out.push_str(&format!(
+            "- Replication health (`monitoring.tf`): metrics on every rule, {} CloudWatch alarms and S3\n  replication event notifications to `{}`{}.\n",
+            m.alarms.len(),
+            m.topic.arn,
+            if m.topic.created.is_some() { " (created, KMS-encrypted)" } else { "" }
+        ));
+        if m.topic.created.is_none() {
+            out.push_str(&format!(
+                "\n### Statements the existing topic needs\n\nThe bundle does not manage `{}`. Its owner must add these statements to its topic\npolicy (and, if the topic is encrypted, let the same services use its key with\n`kms:GenerateDataKey*` and `kms:Decrypt`):\n\n```json\n{}\n```\n",
+                m.topic.arn,
+                serde_json::to_string_pretty(&m.topic.policy.to_json()["Statement"]).expect("JSON")
+            ));
+        }
     }
     for grants in &desired.existing_key_grants {
         out.push_str(&format!(

@@ -56,6 +56,61 @@ pub struct Spec {
     /// (and of the source, for rollbacks in place) and writes them back into the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreSpec>,
+    /// Replication health: metrics on every rule, CloudWatch alarms per rule and S3
+    /// replication event notifications, all sent to one SNS topic in the source account.
+    /// `s3bridge status` reads them back; `s3bridge audit` checks they are wired.
+    #[serde(default)]
+    pub monitoring: Option<MonitoringSpec>,
+}
+
+/// Replication health monitoring (docs/monitoring.md says what each alarm means).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSpec {
+    /// Where alarms and replication events go: `topic_arn` (an existing SNS topic in the
+    /// source account and Region) or `create` (a KMS-encrypted topic the bundle creates).
+    pub notify: NotifySpec,
+    /// Alarm when a rule's ReplicationLatency stays above this many seconds (rules with
+    /// Replication Time Control always use 900, RTC's 15 minutes). Default 900.
+    #[serde(default = "default_latency_seconds")]
+    pub latency_seconds: u32,
+    /// Alarm when a rule's OperationsPendingReplication has grown for this many minutes
+    /// in a row (a multiple of 5). Default 30.
+    #[serde(default = "default_pending_growth_minutes")]
+    pub pending_growth_minutes: u32,
+}
+
+pub fn default_latency_seconds() -> u32 {
+    900
+}
+
+pub fn default_pending_growth_minutes() -> u32 {
+    30
+}
+
+/// The SNS topic alarms and events are sent to: give exactly one of the two.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySpec {
+    /// ARN of an existing SNS topic in the source bucket's account and Region. Its owner
+    /// adds the statements the bundle's README lists to the topic (and key) policy.
+    #[serde(default)]
+    pub topic_arn: Option<String>,
+    /// Create a KMS-encrypted topic (`<name>-replication-health`) with these subscriptions.
+    #[serde(default)]
+    pub create: Option<CreateTopicSpec>,
+}
+
+/// Subscriptions of a topic the bundle creates.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopicSpec {
+    /// Email addresses to notify (each must confirm the subscription mail).
+    #[serde(default)]
+    pub email: Vec<String>,
+    /// HTTPS endpoints to notify (each must confirm the subscription).
+    #[serde(default)]
+    pub https: Vec<String>,
 }
 
 /// One side of the replication: a bucket, its account, region and key.

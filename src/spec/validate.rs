@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::names::{bucket_name_problem, REGIONS};
 use super::yaml::PosIndex;
 use super::{BucketSetting, BucketSpec, Diagnostic, KmsKeySpec, Side, Spec};
-use crate::arn::{self, is_account_id, is_iam_name, PrincipalKind};
+use crate::arn::{self, is_account_id, is_iam_name, Arn, PrincipalKind};
 
 struct Checker<'a> {
     file: &'a str,
@@ -88,6 +88,7 @@ pub fn check(spec: &Spec, file: &str, positions: &PosIndex) -> Vec<Diagnostic> {
     check_restore(&mut c, spec);
     check_replication(&mut c, spec);
     check_copy(&mut c, spec);
+    check_monitoring(&mut c, spec);
     c.found
 }
 
@@ -895,5 +896,118 @@ fn check_copy(c: &mut Checker, spec: &Spec) {
                 ),
             );
         }
+    }
+}
+
+/// SNS topic names: 1 to 256 letters, digits, hyphens and underscores.
+fn is_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn check_monitoring(c: &mut Checker, spec: &Spec) {
+    let Some(m) = &spec.monitoring else {
+        return;
+    };
+    match (&m.notify.topic_arn, &m.notify.create) {
+        (Some(_), Some(_)) | (None, None) => c.error(
+            "monitoring.notify",
+            "give exactly one of `topic_arn` and `create`",
+            Some(
+                "`topic_arn: arn:aws:sns:REGION:ACCOUNT:NAME` for an existing topic, or `create: {email: [...]}`"
+                    .to_string(),
+            ),
+        ),
+        (Some(topic), None) => match Arn::parse(topic) {
+            Err(e) => c.error(
+                "monitoring.notify.topic_arn",
+                e.to_string(),
+                Some("give the topic's ARN, as `aws sns list-topics` prints it".to_string()),
+            ),
+            Ok(arn) if arn.service != "sns" || !is_topic_name(&arn.resource) => c.error(
+                "monitoring.notify.topic_arn",
+                format!("`{topic}` is not an SNS topic ARN"),
+                Some("expected arn:aws:sns:REGION:ACCOUNT:TOPIC-NAME".to_string()),
+            ),
+            // S3 sends event notifications only to a topic in the bucket's Region, and
+            // CloudWatch alarms in the source account publish to it (S3 user guide,
+            // notification-how-to-event-types-and-destinations: "must be in the same
+            // AWS Region as your Amazon S3 bucket").
+            Ok(arn) if arn.region != spec.source.region || arn.account != spec.source.account_id => c.error(
+                "monitoring.notify.topic_arn",
+                format!(
+                    "the topic is in {} account {}, not with the source bucket ({} account {})",
+                    arn.region, arn.account, spec.source.region, spec.source.account_id
+                ),
+                Some("S3 notifies only a topic in the bucket's Region; use a topic of the source account and Region, or `create`".to_string()),
+            ),
+            Ok(_) => {}
+        },
+        (None, Some(create)) => {
+            if create.email.is_empty() && create.https.is_empty() {
+                c.warning(
+                    "monitoring.notify.create",
+                    "the topic will have no subscribers: nobody is told when replication breaks",
+                    Some("list at least one address under `email:` or `https:`".to_string()),
+                );
+            }
+            for (i, email) in create.email.iter().enumerate() {
+                let valid = email
+                    .split_once('@')
+                    .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace));
+                if !valid {
+                    c.error(
+                        &format!("monitoring.notify.create.email[{i}]"),
+                        format!("`{email}` is not an email address"),
+                        Some("write it as name@example.com".to_string()),
+                    );
+                }
+            }
+            for (i, url) in create.https.iter().enumerate() {
+                if !url.starts_with("https://") || url.len() <= "https://".len() {
+                    c.error(
+                        &format!("monitoring.notify.create.https[{i}]"),
+                        format!("`{url}` is not an https:// URL"),
+                        Some("SNS HTTPS subscriptions need an https:// endpoint".to_string()),
+                    );
+                }
+            }
+        }
+    }
+    if m.latency_seconds < 60 {
+        c.error(
+            "monitoring.latency_seconds",
+            format!(
+                "{} seconds is below CloudWatch's one-minute period",
+                m.latency_seconds
+            ),
+            Some("use at least 60 (the default is 900, RTC's 15 minutes)".to_string()),
+        );
+    }
+    if m.pending_growth_minutes < 10 || m.pending_growth_minutes % 5 != 0 {
+        c.error(
+            "monitoring.pending_growth_minutes",
+            format!(
+                "{} is not a multiple of 5 of at least 10",
+                m.pending_growth_minutes
+            ),
+            Some(
+                "the alarm compares 5-minute periods; use 10, 15, 30 (the default), ..."
+                    .to_string(),
+            ),
+        );
+    }
+    if spec.replication.bidirectional {
+        c.warning(
+            "monitoring",
+            "only the source → destination direction is monitored",
+            Some(
+                "the reverse direction's metrics live in the destination account; watch them there"
+                    .to_string(),
+            ),
+        );
     }
 }

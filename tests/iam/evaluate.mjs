@@ -8,7 +8,7 @@
 //    the principal's account ("auditor"), an allow-everything policy ("unrestricted": only
 //    the bundle's resource policies may refuse), none for a service principal;
 //  - resource policy: the trust policy of the role assumed, the bucket policy of the
-//    bucket, the key policy of the key (a key that is none of the bundle's gets the KMS
+//    bucket, the topic policy of the SNS topic, the key policy of the key (a key that is none of the bundle's gets the KMS
 //    default key policy, which hands access to the account's IAM policies).
 // The evaluator applies the cross-account rule itself (both halves must allow).
 import { runSimulation } from '@cloud-copilot/iam-simulate'
@@ -51,6 +51,9 @@ function resourcePolicy(request) {
   }
   if (service === 's3') {
     return find('bucket', (arn) => request.resource === arn || request.resource.startsWith(arn + '/'))?.document
+  }
+  if (service === 'sns') {
+    return find('topic', (arn) => arn === request.resource)?.document
   }
   if (service === 'kms') {
     const key = find('key', (arn) => arn === request.resource)

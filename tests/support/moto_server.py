@@ -194,6 +194,46 @@ def _kms_resource(self):
 KmsResponse._determine_resource = _kms_resource
 
 
+# --- moto gap: CloudWatch alarm authorisation resource -----------------------------------
+# With IAM enforced, moto checks CloudWatch calls against resource `*`, so the auditor
+# policy, which scopes cloudwatch:DescribeAlarms to the bundle's alarms
+# (`arn:aws:cloudwatch:REGION:ACCOUNT:alarm:s3bridge-NAME-*`), is refused. AWS authorises
+# DescribeAlarms against alarm ARNs (Service Authorization Reference, Amazon CloudWatch:
+# DescribeAlarms, resource type `alarm`); audit asks by name prefix, which is an alarm ARN
+# with that prefix here.
+
+from moto.cloudwatch.responses import CloudWatchResponse
+
+
+def _cloudwatch_resource(self):
+    try:
+        # Parameters are parsed after authorisation: read the form body's field.
+        prefix = (self.querystring.get("AlarmNamePrefix") or [None])[0]
+        if self._get_action() == "DescribeAlarms" and prefix:
+            return f"arn:aws:cloudwatch:{self.region}:{self.current_account}:alarm:{prefix}"
+    except Exception:
+        pass
+    return "*"
+
+
+CloudWatchResponse._determine_resource = _cloudwatch_resource
+
+# moto also names the IAM action after the SigV4 signing name, `monitoring:DescribeAlarms`
+# for CloudWatch; the IAM prefix is `cloudwatch` (Service Authorization Reference).
+from moto.iam import access_control as _cw_access_control
+
+_iam_request_init = _cw_access_control.IAMRequest.__init__
+
+
+def _iam_request_with_cloudwatch_prefix(self, *args, **kwargs):
+    _iam_request_init(self, *args, **kwargs)
+    if self._action.startswith("monitoring:"):
+        self._action = "cloudwatch:" + self._action.split(":", 1)[1]
+
+
+_cw_access_control.IAMRequest.__init__ = _iam_request_with_cloudwatch_prefix
+
+
 # --- moto gap: role sessions as trust-policy principals ----------------------------------
 # With IAM enforced, moto checks a role's trust policy on AssumeRole by comparing the
 # caller's ARN with the Principal literally, so a session of a trusted role

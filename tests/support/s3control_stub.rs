@@ -71,8 +71,9 @@ struct State {
     jobs: Vec<Job>,
     next_ids: VecDeque<String>,
     outcome: Outcome,
-    /// Jobs of other tools in the same account, listed by ListJobs only.
-    foreign: Vec<(String, String)>,
+    /// Jobs created elsewhere (other tools, or earlier), listed by ListJobs only:
+    /// (id, description, status).
+    foreign: Vec<(String, String, String)>,
 }
 
 pub struct S3ControlStub {
@@ -125,11 +126,16 @@ impl S3ControlStub {
     }
 
     pub fn add_foreign_job(&self, id: &str, description: &str) {
+        self.add_listed_job(id, description, "Complete");
+    }
+
+    /// A job ListJobs lists with `status` (e.g. a Suspended one, for `status`'s verdict).
+    pub fn add_listed_job(&self, id: &str, description: &str, status: &str) {
         self.state
             .lock()
             .unwrap()
             .foreign
-            .push((id.into(), description.into()));
+            .push((id.into(), description.into(), status.into()));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -348,9 +354,9 @@ fn control(request: &Recorded, state: &mut State) -> (u16, String) {
                     )
                 })
                 .collect();
-            all.extend(state.foreign.iter().map(|(id, description)| {
+            all.extend(state.foreign.iter().map(|(id, description, status)| {
                 format!(
-                    "<member><JobId>{id}</JobId><Description>{description}</Description><Operation>S3PutObjectTagging</Operation><Priority>5</Priority><Status>Complete</Status><CreationTime>{CREATED}</CreationTime></member>"
+                    "<member><JobId>{id}</JobId><Description>{description}</Description><Operation>S3PutObjectTagging</Operation><Priority>5</Priority><Status>{status}</Status><CreationTime>{CREATED}</CreationTime></member>"
                 )
             }));
             let page: String = all.iter().skip(start).take(PAGE).cloned().collect();

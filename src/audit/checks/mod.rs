@@ -5,6 +5,7 @@
 
 mod buckets;
 mod keys;
+mod monitoring;
 mod replication;
 mod roles;
 
@@ -250,6 +251,7 @@ pub(super) fn run(desired: &Desired, live: &Live) -> (Vec<Check>, Vec<Finding>) 
     }
     roles::check(&mut ctx);
     replication::check(&mut ctx);
+    monitoring::check(&mut ctx);
     (ctx.checks, ctx.findings)
 }
 
@@ -381,6 +383,23 @@ mod tests {
                         created: String::new(),
                     }]
                 }),
+                monitoring: t.alarm_prefix.as_ref().map(|_| {
+                    let m = desired.monitoring.as_ref().unwrap();
+                    LiveMonitoring {
+                        topics: vec![(
+                            m.topic.arn.clone(),
+                            crate::model::monitoring::REPLICATION_EVENTS
+                                .iter()
+                                .map(|e| e.to_string())
+                                .collect(),
+                        )],
+                        alarms: m
+                            .alarms
+                            .iter()
+                            .map(|a| (a.name.clone(), vec![m.topic.arn.clone()]))
+                            .collect(),
+                    }
+                }),
                 targets: t,
             }
         };
@@ -401,8 +420,8 @@ mod tests {
         let (checks, findings) = run(&desired, &faithful(&desired));
         assert!(findings.is_empty(), "{findings:#?}");
         // 6 bucket properties × 2, key + rotation + key policy × 2, 2 per role × 3,
-        // replication.
-        assert_eq!(checks.len(), 12 + 6 + 6 + 1);
+        // replication, monitoring: 3 alarms of the one rule and the notifications.
+        assert_eq!(checks.len(), 12 + 6 + 6 + 1 + 4);
     }
 
     #[test]

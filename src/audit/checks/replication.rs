@@ -49,8 +49,13 @@ fn expected_rule(ctx: &Ctx<'_>, rule: &Rule) -> RuleView {
             .storage_class
             .map(|c| c.as_str().to_string())
             .unwrap_or_default(),
-        replication_time: rtc.clone(),
-        metrics: rtc,
+        // Replication metrics: with RTC and its threshold, or alone for `monitoring:`.
+        metrics: if rule.metrics && rtc.is_empty() {
+            "Enabled".into()
+        } else {
+            rtc.clone()
+        },
+        replication_time: rtc,
     }
 }
 
