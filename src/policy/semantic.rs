@@ -521,7 +521,8 @@ mod tests {
         let c = compare(&spec, &not_resource);
         assert_eq!(c.lost.len(), 1, "{c:?}");
         // ... and it grants other buckets' objects: excess even where the spec allows `*`.
-        let everything = doc(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]));
+        let everything =
+            doc(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]));
         assert!(compare(&everything, &everything).is_empty());
         assert_eq!(compare(&everything, &not_resource).excess.len(), 1);
     }
@@ -589,11 +590,9 @@ mod tests {
         let key = g.iter().find(|g| g.action == "kms:Decrypt").unwrap();
         assert_eq!(
             describe(std::slice::from_ref(key)),
-            vec![
-                "kms:Decrypt on arn:aws:kms:r:1:key/k \
+            vec!["kms:Decrypt on arn:aws:kms:r:1:key/k \
                  when StringEquals kms:ViaService s3.r.amazonaws.com"
-                    .to_string()
-            ]
+                .to_string()]
         );
     }
 }

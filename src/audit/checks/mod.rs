@@ -830,10 +830,18 @@ mod tests {
         let missing = &findings[0];
         assert_eq!(missing.id, "role_trust/missing/datalake-copy");
         assert_eq!(missing.severity, Severity::High);
-        assert!(missing.expected.starts_with("role datalake-copy ("), "{missing:?}");
+        assert!(
+            missing.expected.starts_with("role datalake-copy ("),
+            "{missing:?}"
+        );
         assert_eq!(missing.actual, "no such role");
-        assert!(missing.message.contains("does not exist in account 111111111111"));
-        assert!(missing.remediation.contains("creates the role"), "{missing:?}");
+        assert!(missing
+            .message
+            .contains("does not exist in account 111111111111"));
+        assert!(
+            missing.remediation.contains("creates the role"),
+            "{missing:?}"
+        );
 
         // Someone else may assume the role: excess trust, with CloudTrail advice.
         let findings = after(|_, live| {
@@ -848,7 +856,10 @@ mod tests {
             found.trust = trust.to_string();
         });
         assert_eq!(ids(&findings), ["role_trust/excess/datalake-copy"]);
-        assert!(findings[0].remediation.contains("CloudTrail"), "{findings:?}");
+        assert!(
+            findings[0].remediation.contains("CloudTrail"),
+            "{findings:?}"
+        );
         assert!(findings[0].diff.is_some());
 
         // An extra inline policy and an attachment: excess, naming both; an attachment
@@ -861,7 +872,9 @@ mod tests {
             ));
             found.attached.push((
                 "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
-                Some(r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#.into()),
+                Some(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#.into(),
+                ),
             ));
             found
                 .attached
@@ -888,9 +901,9 @@ mod tests {
         assert!(excess.remediation.contains("removes inline policies"));
         let unreadable = &findings[1];
         assert!(
-            unreadable
-                .actual
-                .contains("attached policy arn:aws:iam::111111111111:policy/broken: no default version"),
+            unreadable.actual.contains(
+                "attached policy arn:aws:iam::111111111111:policy/broken: no default version"
+            ),
             "{unreadable:?}"
         );
         assert!(unreadable.actual.contains("inline policy garbled: "));
