@@ -595,4 +595,21 @@ mod tests {
                 .to_string()]
         );
     }
+
+    #[test]
+    fn a_grant_or_deny_moved_to_another_principal_is_lost_and_excess() {
+        let to = |effect: &str, principal: &str| {
+            doc(json!([{"Effect": effect, "Principal": {"AWS": principal},
+                "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"}]))
+        };
+        let (a, b) = ("arn:aws:iam::2:role/copy", "arn:aws:iam::3:role/other");
+        let c = compare(&to("Allow", a), &to("Allow", b));
+        assert_eq!(c.lost.len(), 1, "{c:?}");
+        assert_eq!(c.lost[0].principal, Some(PrincipalId::Aws(a.into())));
+        assert_eq!(c.excess.len(), 1, "{c:?}");
+        let c = compare(&to("Deny", a), &to("Deny", b));
+        assert_eq!(c.missing_denies.len(), 1, "{c:?}");
+        // A Deny for everyone enforces a Deny for one.
+        assert!(compare(&to("Deny", a), &to("Deny", "*")).is_empty());
+    }
 }
