@@ -612,4 +612,38 @@ mod tests {
         // A Deny for everyone enforces a Deny for one.
         assert!(compare(&to("Deny", a), &to("Deny", "*")).is_empty());
     }
+
+    #[test]
+    fn only_a_deny_the_spec_has_is_not_foreign() {
+        let (copier, other) = ("arn:aws:iam::2:role/copy", "arn:aws:iam::3:role/other");
+        let statement = |effect: &str, principal: &str, action: &str| {
+            json!({"Effect": effect, "Principal": {"AWS": principal},
+                "Action": action, "Resource": "arn:aws:s3:::b/*"})
+        };
+        let spec = doc(json!([
+            statement("Allow", copier, "s3:PutObject"),
+            statement("Deny", other, "s3:PutObject"),
+            statement("Deny", copier, "s3:DeleteObject"),
+        ]));
+        // The same Deny for another principal, or another action for the same one, is
+        // not one of the spec's: it blocks the copier's writes.
+        let blocked = doc(json!([
+            statement("Allow", copier, "s3:PutObject"),
+            statement("Deny", other, "s3:PutObject"),
+            statement("Deny", copier, "s3:DeleteObject"),
+            statement("Deny", copier, "s3:PutObject"),
+        ]));
+        let c = compare(&spec, &blocked);
+        assert_eq!(c.lost.len(), 1, "{c:?}");
+        assert_eq!(c.lost[0].action, "s3:PutObject");
+        assert!(c.excess.is_empty() && c.missing_denies.is_empty(), "{c:?}");
+
+        // A Deny of another action does not enforce the spec's.
+        let c = compare(
+            &doc(json!([statement("Deny", copier, "s3:PutObject")])),
+            &doc(json!([statement("Deny", copier, "s3:DeleteObject")])),
+        );
+        assert_eq!(c.missing_denies.len(), 1, "{c:?}");
+        assert_eq!(c.missing_denies[0].action, "s3:PutObject");
+    }
 }
