@@ -907,6 +907,13 @@ mod tests {
             "{unreadable:?}"
         );
         assert!(unreadable.actual.contains("inline policy garbled: "));
+        assert_eq!(unreadable.expected, "readable policies");
+        assert!(
+            unreadable
+                .message
+                .starts_with("some policies of datalake-copy cannot be read"),
+            "{unreadable:?}"
+        );
 
         // A spec policy emptied: lost, and nothing called extra.
         let findings = after(|_, live| {
