@@ -485,4 +485,77 @@ mod tests {
             "nothing removed:\n{diff}"
         );
     }
+
+    #[test]
+    fn every_principal_type_is_read_and_described() {
+        let c = Canonical::from_json(&json!({"Statement": {
+            "Effect": "Allow",
+            "Principal": {
+                "AWS": ["arn:aws:iam::1:role/r", "222222222222"],
+                "Service": "s3.amazonaws.com",
+                "Federated": "cognito-identity.amazonaws.com",
+                "CanonicalUser": "79a59df900b949e5"
+            },
+            "Action": "sts:AssumeRole"
+        }}))
+        .unwrap();
+        let described: Vec<String> = c.statements[0]
+            .principals
+            .as_ref()
+            .unwrap()
+            .ids
+            .iter()
+            .map(PrincipalId::describe)
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "arn:aws:iam::1:role/r",
+                "arn:aws:iam::222222222222:root",
+                "service s3.amazonaws.com",
+                "federated cognito-identity.amazonaws.com",
+                "canonical user 79a59df900b949e5",
+            ]
+        );
+        assert_eq!(PrincipalId::Everyone.describe(), "*");
+        // The canonical JSON keeps each type under its own key.
+        assert_eq!(
+            c.to_json()["Statement"][0]["Principal"],
+            json!({
+                "AWS": ["arn:aws:iam::1:role/r", "arn:aws:iam::222222222222:root"],
+                "CanonicalUser": ["79a59df900b949e5"],
+                "Federated": ["cognito-identity.amazonaws.com"],
+                "Service": ["s3.amazonaws.com"]
+            })
+        );
+        // Only `*` may stand as a bare string; other types are refused, not guessed.
+        for principal in [json!("arn:aws:iam::1:root"), json!({"Group": "g"})] {
+            let doc = json!({"Statement": {"Effect": "Allow", "Principal": principal,
+                "Action": "s3:GetObject"}});
+            assert!(
+                matches!(Canonical::from_json(&doc), Err(ParseError::Shape(_))),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn statement_order_and_repeats_do_not_matter() {
+        let a = json!({"Sid": "A", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"});
+        let b = json!({"Sid": "B", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"});
+        let one = Canonical::from_json(&json!({"Statement": [a, b]})).unwrap();
+        let other = Canonical::from_json(&json!({"Statement": [b, a, b]})).unwrap();
+        assert_eq!(one, other);
+        assert_eq!(
+            other
+                .statements
+                .iter()
+                .map(|s| s.sid.as_deref().unwrap())
+                .collect::<Vec<_>>(),
+            ["A", "B"]
+        );
+        let by_sid = other.by_sid();
+        assert_eq!(by_sid.keys().copied().collect::<Vec<_>>(), ["A", "B"]);
+        assert_eq!(by_sid["B"].effect, Effect::Deny);
+    }
 }

@@ -419,4 +419,231 @@ mod tests {
         assert!(c.excess.iter().any(|g| g.action == "kms:Encrypt"));
         assert!(c.excess.iter().any(|g| g.action == "*"));
     }
+
+    fn cond(operator: &str, key: &str, values: &[&str]) -> Cond {
+        Cond {
+            operator: operator.into(),
+            key: key.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn negated_operators_are_the_not_ones_with_or_without_set_and_ifexists() {
+        for operator in [
+            "StringNotEquals",
+            "StringNotLikeIfExists",
+            "ForAnyValue:StringNotEquals",
+            "ArnNotLike",
+        ] {
+            assert!(negated_operator(operator), "{operator}");
+        }
+        for operator in [
+            "StringEquals",
+            "StringLikeIfExists",
+            "ForAllValues:StringEquals",
+            "Bool",
+        ] {
+            assert!(!negated_operator(operator), "{operator}");
+        }
+    }
+
+    #[test]
+    fn a_condition_is_narrower_with_fewer_values_or_more_excluded_ones() {
+        let via = |values: &[&str]| cond("StringEquals", "kms:ViaService", values);
+        assert!(narrower_or_equal(&via(&["a"]), &via(&["a", "b"])));
+        assert!(!narrower_or_equal(&via(&["a", "b"]), &via(&["a"])));
+        // Operators and keys compare without case, and must both agree.
+        assert!(narrower_or_equal(
+            &cond("stringequals", "KMS:ViaService", &["a"]),
+            &via(&["a"])
+        ));
+        assert!(!narrower_or_equal(
+            &cond("StringLike", "kms:ViaService", &["a"]),
+            &via(&["a"])
+        ));
+        assert!(!narrower_or_equal(
+            &cond("StringEquals", "kms:CallerAccount", &["a"]),
+            &via(&["a"])
+        ));
+        // Under a Not operator more values exclude more requests.
+        let not = |values: &[&str]| cond("StringNotEquals", "aws:SourceVpce", values);
+        assert!(narrower_or_equal(&not(&["a", "b"]), &not(&["a"])));
+        assert!(!narrower_or_equal(&not(&["a"]), &not(&["a", "b"])));
+    }
+
+    #[test]
+    fn a_wider_condition_value_set_is_excess_a_narrower_one_is_loss() {
+        let wider = doc(json!([
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": "arn:aws:s3:::b/*"},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:r:1:key/k",
+             "Condition": {"StringEquals": {"kms:ViaService": ["s3.r.amazonaws.com", "s3.x.amazonaws.com"]}}}
+        ]));
+        let c = compare(&spec_doc(), &wider);
+        assert_eq!(c.excess.len(), 1, "{c:?}");
+        assert_eq!(c.excess[0].action, "kms:Decrypt");
+        assert!(c.lost.is_empty(), "{c:?}");
+        let narrower = doc(json!([
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": "arn:aws:s3:::b/*"},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:r:1:key/k",
+             "Condition": {"StringEquals": {"kms:ViaService": "s3.r.amazonaws.com",
+                                            "kms:CallerAccount": "1"}}}
+        ]));
+        let c = compare(&spec_doc(), &narrower);
+        assert!(c.excess.is_empty(), "{c:?}");
+        assert_eq!(c.lost.len(), 1, "{c:?}");
+        assert_eq!(c.lost[0].action, "kms:Decrypt");
+    }
+
+    #[test]
+    fn not_principal_reads_as_everyone_and_not_resource_as_all_but_the_exceptions() {
+        let not_principal = doc(json!([{"Effect": "Deny",
+            "NotPrincipal": {"AWS": "arn:aws:iam::1:role/a"},
+            "Action": "kms:Decrypt", "Resource": "*"}]));
+        let g = grants(&not_principal);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].principal, Some(PrincipalId::Everyone));
+
+        let not_resource = doc(json!([{"Effect": "Allow", "Action": "s3:GetObject",
+            "NotResource": "arn:aws:s3:::b/secret/*"}]));
+        let g = grants(&not_resource);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].resource, "*");
+        assert_eq!(g[0].except, vec!["arn:aws:s3:::b/secret/*".to_string()]);
+        assert_eq!(
+            describe(&g),
+            vec!["s3:GetObject on * except arn:aws:s3:::b/secret/* (no condition)".to_string()]
+        );
+
+        // Everything but the spec's objects does not grant the spec's objects.
+        let spec = doc(json!([{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/secret/*"}]));
+        let c = compare(&spec, &not_resource);
+        assert_eq!(c.lost.len(), 1, "{c:?}");
+        // ... and it grants other buckets' objects: excess even where the spec allows `*`.
+        let everything =
+            doc(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]));
+        assert!(compare(&everything, &everything).is_empty());
+        assert_eq!(compare(&everything, &not_resource).excess.len(), 1);
+    }
+
+    #[test]
+    fn a_deny_for_everyone_in_a_bucket_policy_blocks_a_named_principal() {
+        let allow = json!({"Sid": "Copy", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::2:role/copy"},
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"});
+        let spec = doc(json!([allow.clone()]));
+        let denied = doc(json!([allow.clone(), {"Effect": "Deny", "Principal": "*",
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"}]));
+        let c = compare(&spec, &denied);
+        assert_eq!(c.lost.len(), 1, "{c:?}");
+        // A Deny on another bucket blocks nothing here.
+        let elsewhere = doc(json!([allow, {"Effect": "Deny", "Principal": "*",
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::other/*"}]));
+        assert!(compare(&spec, &elsewhere).lost.is_empty());
+    }
+
+    #[test]
+    fn a_comparison_is_empty_only_when_all_three_lists_are() {
+        let grant = grants(&spec_doc()).remove(0);
+        assert!(Comparison::default().is_empty());
+        for field in 0..3 {
+            let mut c = Comparison::default();
+            [&mut c.excess, &mut c.lost, &mut c.missing_denies][field].push(grant.clone());
+            assert!(!c.is_empty(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn long_action_lists_are_cut_after_six() {
+        let actions = |n: usize| -> BTreeSet<String> {
+            catalog()
+                .of_service("kms")
+                .take(n)
+                .map(|a| a.name.to_string())
+                .collect()
+        };
+        let eight = describe_actions(&actions(8));
+        assert_eq!(eight.split(", ").count(), 8, "{eight}");
+        assert!(!eight.contains("more"), "{eight}");
+        let eleven = describe_actions(&actions(11));
+        let parts: Vec<&str> = eleven.split(", ").collect();
+        assert_eq!(parts.len(), 7, "{eleven}");
+        assert_eq!(parts[6], "and 5 more", "{eleven}");
+
+        // A whole service is named once, and its actions are not listed again.
+        let mut kms_and_one: BTreeSet<String> = catalog()
+            .of_service("kms")
+            .map(|a| a.name.to_string())
+            .collect();
+        let count = kms_and_one.len();
+        kms_and_one.insert("s3:GetObject".into());
+        assert_eq!(
+            describe_actions(&kms_and_one),
+            format!("kms:* (all {count} actions), s3:GetObject")
+        );
+    }
+
+    #[test]
+    fn conditions_are_described_with_their_values() {
+        let g = grants(&spec_doc());
+        let key = g.iter().find(|g| g.action == "kms:Decrypt").unwrap();
+        assert_eq!(
+            describe(std::slice::from_ref(key)),
+            vec!["kms:Decrypt on arn:aws:kms:r:1:key/k \
+                 when StringEquals kms:ViaService s3.r.amazonaws.com"
+                .to_string()]
+        );
+    }
+
+    #[test]
+    fn a_grant_or_deny_moved_to_another_principal_is_lost_and_excess() {
+        let to = |effect: &str, principal: &str| {
+            doc(json!([{"Effect": effect, "Principal": {"AWS": principal},
+                "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"}]))
+        };
+        let (a, b) = ("arn:aws:iam::2:role/copy", "arn:aws:iam::3:role/other");
+        let c = compare(&to("Allow", a), &to("Allow", b));
+        assert_eq!(c.lost.len(), 1, "{c:?}");
+        assert_eq!(c.lost[0].principal, Some(PrincipalId::Aws(a.into())));
+        assert_eq!(c.excess.len(), 1, "{c:?}");
+        let c = compare(&to("Deny", a), &to("Deny", b));
+        assert_eq!(c.missing_denies.len(), 1, "{c:?}");
+        // A Deny for everyone enforces a Deny for one.
+        assert!(compare(&to("Deny", a), &to("Deny", "*")).is_empty());
+    }
+
+    #[test]
+    fn only_a_deny_the_spec_has_is_not_foreign() {
+        let (copier, other) = ("arn:aws:iam::2:role/copy", "arn:aws:iam::3:role/other");
+        let statement = |effect: &str, principal: &str, action: &str| {
+            json!({"Effect": effect, "Principal": {"AWS": principal},
+                "Action": action, "Resource": "arn:aws:s3:::b/*"})
+        };
+        let spec = doc(json!([
+            statement("Allow", copier, "s3:PutObject"),
+            statement("Deny", other, "s3:PutObject"),
+            statement("Deny", copier, "s3:DeleteObject"),
+        ]));
+        // The same Deny for another principal, or another action for the same one, is
+        // not one of the spec's: it blocks the copier's writes.
+        let blocked = doc(json!([
+            statement("Allow", copier, "s3:PutObject"),
+            statement("Deny", other, "s3:PutObject"),
+            statement("Deny", copier, "s3:DeleteObject"),
+            statement("Deny", copier, "s3:PutObject"),
+        ]));
+        let c = compare(&spec, &blocked);
+        assert_eq!(c.lost.len(), 1, "{c:?}");
+        assert_eq!(c.lost[0].action, "s3:PutObject");
+        assert!(c.excess.is_empty() && c.missing_denies.is_empty(), "{c:?}");
+
+        // A Deny of another action does not enforce the spec's.
+        let c = compare(
+            &doc(json!([statement("Deny", copier, "s3:PutObject")])),
+            &doc(json!([statement("Deny", copier, "s3:DeleteObject")])),
+        );
+        assert_eq!(c.missing_denies.len(), 1, "{c:?}");
+        assert_eq!(c.missing_denies[0].action, "s3:PutObject");
+    }
 }

@@ -870,4 +870,124 @@ mod tests {
             "{got:?}"
         );
     }
+
+    #[test]
+    fn role_findings_say_what_changed_and_where_it_came_from() {
+        let desired = desired();
+        // Each role purpose points SARIF at the spec field that names the role.
+        let (checks, _) = run(&desired, &faithful(&desired));
+        for role in &desired.roles {
+            let field = checks
+                .iter()
+                .find(|c| c.resource == role.arn && c.property == Property::RoleTrust)
+                .map(|c| c.spec_field.as_str());
+            let want = match role.purpose {
+                crate::model::RolePurpose::Copy => "copy_role",
+                crate::model::RolePurpose::Replication(_) => "replication.role_name",
+                crate::model::RolePurpose::BatchReplication => "replication.batch_role_name",
+                crate::model::RolePurpose::BatchCopy => "copy.engine",
+            };
+            assert_eq!(field, Some(want), "{}", role.name);
+        }
+
+        // A missing role: high, names the role, and says apply creates it.
+        let findings = after(|_, live| live.source.roles[0].found = None);
+        let missing = &findings[0];
+        assert_eq!(missing.id, "role_trust/missing/datalake-copy");
+        assert_eq!(missing.severity, Severity::High);
+        assert!(
+            missing.expected.starts_with("role datalake-copy ("),
+            "{missing:?}"
+        );
+        assert_eq!(missing.actual, "no such role");
+        assert!(missing
+            .message
+            .contains("does not exist in account 111111111111"));
+        assert!(
+            missing.remediation.contains("creates the role"),
+            "{missing:?}"
+        );
+
+        // Someone else may assume the role: excess trust, with CloudTrail advice.
+        let findings = after(|_, live| {
+            let found = live.source.roles[0].found.as_mut().unwrap();
+            let mut trust: serde_json::Value = serde_json::from_str(&found.trust).unwrap();
+            trust["Statement"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+                    "Action": "sts:AssumeRole"}));
+            found.trust = trust.to_string();
+        });
+        assert_eq!(ids(&findings), ["role_trust/excess/datalake-copy"]);
+        assert!(
+            findings[0].remediation.contains("CloudTrail"),
+            "{findings:?}"
+        );
+        assert!(findings[0].diff.is_some());
+
+        // An extra inline policy and an attachment: excess, naming both; an attachment
+        // whose document cannot be read and an unparsable inline policy: unreadable.
+        let findings = after(|_, live| {
+            let found = live.source.roles[0].found.as_mut().unwrap();
+            found.inline.push((
+                "debugging".into(),
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+            ));
+            found.attached.push((
+                "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+                Some(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#.into(),
+                ),
+            ));
+            found
+                .attached
+                .push(("arn:aws:iam::111111111111:policy/broken".into(), None));
+            found.inline.push(("garbled".into(), "{not json".into()));
+        });
+        assert_eq!(
+            ids(&findings),
+            [
+                "role_policy/excess/datalake-copy",
+                "role_policy/unreadable/datalake-copy"
+            ]
+        );
+        let excess = &findings[0];
+        assert!(
+            excess
+                .message
+                .contains("inline policies not in the spec: debugging, garbled"),
+            "{excess:?}"
+        );
+        assert!(excess
+            .message
+            .contains("attached policies: arn:aws:iam::aws:policy/ReadOnlyAccess, arn:aws:iam::111111111111:policy/broken"));
+        assert!(excess.remediation.contains("removes inline policies"));
+        let unreadable = &findings[1];
+        assert!(
+            unreadable.actual.contains(
+                "attached policy arn:aws:iam::111111111111:policy/broken: no default version"
+            ),
+            "{unreadable:?}"
+        );
+        assert!(unreadable.actual.contains("inline policy garbled: "));
+        assert_eq!(unreadable.expected, "readable policies");
+        assert!(
+            unreadable
+                .message
+                .starts_with("some policies of datalake-copy cannot be read"),
+            "{unreadable:?}"
+        );
+
+        // A spec policy emptied: lost, and nothing called extra.
+        let findings = after(|_, live| {
+            let found = live.source.roles[0].found.as_mut().unwrap();
+            for (_, text) in &mut found.inline {
+                *text = r#"{"Statement":[]}"#.into();
+            }
+        });
+        assert_eq!(ids(&findings), ["role_policy/lost/datalake-copy"]);
+        assert!(!findings[0].message.contains("not in the spec"));
+    }
 }

@@ -213,4 +213,78 @@ mod tests {
         let sum: u64 = Class::ALL.iter().map(|c| tally.count(*c).objects).sum();
         assert_eq!(sum, 4);
     }
+
+    #[test]
+    fn class_names_are_the_reports_names() {
+        // The text and CSV reports print `as_str`; the JSON report serializes the enum.
+        // Both must spell a class the same way.
+        for class in Class::ALL {
+            assert_eq!(
+                serde_json::to_value(class).unwrap(),
+                serde_json::Value::String(class.as_str().into())
+            );
+        }
+        assert_eq!(Class::SizeMismatch.as_str(), "size_mismatch");
+    }
+
+    #[test]
+    fn listing_matches_in_bulk_count_like_one_by_one() {
+        let mut bulk = Tally::default();
+        let mut one_by_one = Tally::default();
+        for tally in [&mut bulk, &mut one_by_one] {
+            tally.add(
+                &Outcome::new(Class::Missing, Tier::Deep, ""),
+                Some(11),
+                None,
+            );
+        }
+        bulk.add_listing_matches(2, 10, 12);
+        bulk.add_listing_matches(1, 5, 5);
+        for (source, destination) in [(4, 6), (6, 6), (5, 5)] {
+            one_by_one.add(
+                &Outcome::new(Class::Match, Tier::Listing, "ETags equal"),
+                Some(source),
+                Some(destination),
+            );
+        }
+        assert_eq!(bulk, one_by_one);
+        assert_eq!(
+            bulk.count(Class::Match),
+            Count {
+                objects: 3,
+                bytes: 15
+            }
+        );
+        assert_eq!(
+            bulk.destination,
+            Count {
+                objects: 3,
+                bytes: 17
+            }
+        );
+        assert_eq!(bulk.settled_by, [3, 0, 1]);
+    }
+
+    #[test]
+    fn failures_are_missing_or_different_objects_and_extras_unless_allowed() {
+        let empty = Tally::default();
+        assert!(!empty.has_failures(false));
+        assert!(!empty.has_failures(true));
+
+        let only = |class: Class| {
+            let mut tally = Tally::default();
+            tally.add(&Outcome::new(class, Tier::Listing, ""), Some(1), Some(1));
+            tally
+        };
+        for class in [Class::Missing, Class::SizeMismatch, Class::ContentMismatch] {
+            assert!(only(class).has_failures(false), "{class:?}");
+            assert!(only(class).has_failures(true), "{class:?}");
+        }
+        for class in [Class::Match, Class::Unverified] {
+            assert!(!only(class).has_failures(false), "{class:?}");
+        }
+        let extra = only(Class::Extra);
+        assert!(extra.has_failures(false));
+        assert!(!extra.has_failures(true));
+    }
 }
