@@ -145,6 +145,21 @@ impl Shutdown {
         self.reached(Stage::Draining).await
     }
 
+    /// The next batch from a lister, or None when no new work may start: the listing
+    /// ended, a shutdown began, or the listing failed (its error kept in `error`).
+    pub async fn next_batch<T, E: std::fmt::Display>(
+        &self,
+        batches: &mut tokio::sync::mpsc::Receiver<Result<T, E>>,
+        error: &mut Option<String>,
+    ) -> Option<T> {
+        let batch = tokio::select! {
+            biased;
+            _ = self.draining() => return None,
+            batch = batches.recv() => batch?,
+        };
+        batch.map_err(|e| *error = Some(e.to_string())).ok()
+    }
+
     /// Resolves once work in flight must stop.
     pub async fn cancelled(&self) {
         self.reached(Stage::Cancelling).await

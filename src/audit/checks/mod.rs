@@ -886,6 +886,7 @@ mod tests {
                 crate::model::RolePurpose::Replication(_) => "replication.role_name",
                 crate::model::RolePurpose::BatchReplication => "replication.batch_role_name",
                 crate::model::RolePurpose::BatchCopy => "copy.engine",
+                crate::model::RolePurpose::Restore => "restore",
             };
             assert_eq!(field, Some(want), "{}", role.name);
         }
@@ -989,5 +990,93 @@ mod tests {
         });
         assert_eq!(ids(&findings), ["role_policy/lost/datalake-copy"]);
         assert!(!findings[0].message.contains("not in the spec"));
+    }
+
+    #[test]
+    fn key_findings_say_what_is_wrong_and_the_command_that_fixes_it() {
+        let source_key = key_arn(Side::Source);
+        let destination_key = key_arn(Side::Destination);
+
+        // Rotation off (or unreadable) on a created key: medium, the state read, and the
+        // KMS command that turns it on for that key.
+        for (read, shown) in [(Some(false), "off"), (None, "unknown")] {
+            let findings = after(|_, live| live.source.key.rotation = read);
+            assert_eq!(
+                ids(&findings),
+                ["kms_rotation/rotation-off/datalake-landing-source"]
+            );
+            let f = &findings[0];
+            assert_eq!(f.severity, Severity::Medium);
+            assert_eq!(
+                (f.expected.as_str(), f.actual.as_str()),
+                ("automatic rotation on", shown)
+            );
+            assert_eq!(
+                f.message,
+                format!("automatic rotation of the source key {source_key} is off")
+            );
+            assert!(f.remediation.ends_with(&format!(
+                "`aws kms enable-key-rotation --key-id {source_key}`"
+            )));
+        }
+
+        // A disabled key: enable it; a key pending deletion: cancel the deletion first.
+        for (state, first_command) in [
+            ("Disabled", "`aws kms enable-key"),
+            ("PendingDeletion", "`aws kms cancel-key-deletion"),
+        ] {
+            let findings = after(|_, live| {
+                let metadata = live.destination.key.metadata.as_mut().unwrap();
+                metadata.enabled = false;
+                metadata.state = state.into();
+            });
+            assert_eq!(
+                ids(&findings),
+                ["kms_key/not-enabled/datalake-landing-destination"]
+            );
+            let f = &findings[0];
+            assert_eq!(f.severity, Severity::High);
+            assert_eq!((f.expected.as_str(), f.actual.as_str()), ("Enabled", state));
+            assert!(
+                f.message.contains(&format!("{destination_key} is {state}")),
+                "{f:?}"
+            );
+            assert!(f.remediation.starts_with(first_command), "{f:?}");
+            assert!(f.remediation.contains(&destination_key), "{f:?}");
+        }
+
+        // An AWS-managed key: cannot be shared with the other account; the spec must name
+        // a customer-managed one.
+        let findings = after(|_, live| {
+            live.source.key.metadata.as_mut().unwrap().manager = "AWS".into();
+        });
+        assert_eq!(
+            ids(&findings),
+            ["kms_key/not-customer-managed/datalake-landing-source"]
+        );
+        let f = &findings[0];
+        assert_eq!(f.severity, Severity::High);
+        assert_eq!(
+            (f.expected.as_str(), f.actual.as_str()),
+            ("CUSTOMER", "AWS")
+        );
+        assert!(f.message.contains("managed by AWS"), "{f:?}");
+        assert!(f.remediation.contains("`source.kms_key: create`"), "{f:?}");
+
+        // A created key that is gone: apply creates it again.
+        let findings = after(|_, live| live.source.key.metadata = None);
+        assert_eq!(ids(&findings), ["kms_key/missing/datalake-landing-source"]);
+        let f = &findings[0];
+        assert_eq!(f.severity, Severity::High);
+        assert!(
+            f.expected.starts_with("an enabled customer-managed key"),
+            "{f:?}"
+        );
+        assert!(f.actual.starts_with("no key behind the alias"), "{f:?}");
+        assert!(
+            f.message.contains("cannot be found") && f.message.contains("111111111111"),
+            "{f:?}"
+        );
+        assert!(f.remediation.contains("creates the key"), "{f:?}");
     }
 }

@@ -165,20 +165,8 @@ pub async fn run(job: CopyJob) -> std::io::Result<Summary> {
     let mut error = None;
     let mut in_flight = JoinSet::new();
     'batches: loop {
-        let batch = tokio::select! {
-            biased;
-            _ = shutdown.draining() => break 'batches,
-            batch = batches.recv() => match batch {
-                Some(batch) => batch,
-                None => break 'batches,
-            },
-        };
-        let pairs = match batch {
-            Ok(pairs) => pairs,
-            Err(e) => {
-                error = Some(e.to_string());
-                break 'batches;
-            }
+        let Some(pairs) = shutdown.next_batch(&mut batches, &mut error).await else {
+            break 'batches;
         };
         for pair in pairs {
             if shutdown.is_draining() {

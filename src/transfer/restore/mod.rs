@@ -288,20 +288,8 @@ pub async fn run(job: RestoreJob, as_of: String) -> std::io::Result<RestoreSumma
             let mut doomed: Vec<ObjectEntry> = Vec::new();
             let mut error = None;
             'batches: loop {
-                let batch = tokio::select! {
-                    biased;
-                    _ = shutdown.draining() => break 'batches,
-                    batch = batches.recv() => match batch {
-                        Some(batch) => batch,
-                        None => break 'batches,
-                    },
-                };
-                let pairs = match batch {
-                    Ok(pairs) => pairs,
-                    Err(e) => {
-                        error = Some(e.to_string());
-                        break 'batches;
-                    }
+                let Some(pairs) = shutdown.next_batch(&mut batches, &mut error).await else {
+                    break 'batches;
                 };
                 for pair in pairs {
                     if shutdown.is_draining() {
