@@ -17,13 +17,14 @@ fn main() -> ExitCode {
 }
 
 /// mimalloc's `purge_delay` option (mimalloc.h, `mi_option_e`): how long memory freed back
-/// to the allocator stays resident before it is returned to the OS, 10 ms by default and
-/// ten times that for arenas. `verify` frees its sort buffers chunk after chunk, and with
+/// to the allocator stays resident before it is returned to the OS (1000 ms by default in
+/// the bundled mimalloc v3, src/options.c). `verify` frees its sort buffers chunk after chunk, and with
 /// the delay the freed chunks overlapped the next ones' allocations: 66 MiB peak instead of
 /// 55 MiB at 1M rows, over the 64 MB budget. Set to 0 (return at once), the same as
 /// MIMALLOC_PURGE_DELAY=0. Copy's client CPU over a 1M-key listing did not change
-/// (BENCHMARKS.md). The index is the enum's position in the bundled mimalloc v3 header;
-/// libmimalloc-sys's own constants predate the option.
+/// (BENCHMARKS.md). The index is the enum's position in the bundled mimalloc v3 header
+/// (the same in v2); libmimalloc-sys's own constants predate the option, so a unit test
+/// below checks that the index still names it.
 const MI_OPTION_PURGE_DELAY: i32 = 15;
 
 unsafe extern "C" {
@@ -56,3 +57,23 @@ fn keep_memory_in_small_pages() {
 
 #[cfg(not(target_os = "linux"))]
 fn keep_memory_in_small_pages() {}
+
+#[cfg(test)]
+mod tests {
+    use super::MI_OPTION_PURGE_DELAY;
+
+    unsafe extern "C" {
+        fn mi_option_get(option: i32) -> std::ffi::c_long;
+    }
+
+    /// Of all of mimalloc v3's options only `purge_delay` defaults to 1000 (src/options.c):
+    /// an upgrade that moves the enum fails here instead of silently setting another option.
+    #[test]
+    fn the_purge_delay_index_names_mimallocs_purge_delay() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reads one of mimalloc's integer options.
+        assert_eq!(unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) }, 1000);
+    }
+}
