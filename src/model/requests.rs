@@ -229,6 +229,54 @@ impl<'a> Builder<'a> {
         });
     }
 
+    /// The write half of a server-side copy into `target` (copy and restore): the object
+    /// under the target's key, its tags, aborting its own failed uploads, and the target
+    /// key's data keys through S3. `steps` describe the three in the flow's words.
+    fn copy_writes(
+        &mut self,
+        flow: &'static str,
+        r: (&str, Caller),
+        target: &Place<'_>,
+        key_actions: &[&'static str],
+        [write, tags, data_key]: [&str; 3],
+    ) {
+        let object = target.object(OBJECT);
+        self.push(
+            flow,
+            write,
+            r,
+            "s3:PutObject",
+            (&object, target.account),
+            target.sse_kms(&target.key),
+            Expect::Allow,
+            pages::UPLOAD_PART_COPY,
+        );
+        for action in ["s3:PutObjectTagging", "s3:AbortMultipartUpload"] {
+            self.push(
+                flow,
+                tags,
+                r,
+                action,
+                (&object, target.account),
+                ctx(&[]),
+                Expect::Allow,
+                pages::COPY_OBJECT,
+            );
+        }
+        for &action in key_actions {
+            self.push(
+                flow,
+                data_key,
+                r,
+                action,
+                (&target.key, target.account),
+                target.through_s3(),
+                Expect::Allow,
+                pages::MULTIPART_KMS,
+            );
+        }
+    }
+
     fn role(&self, purpose: RolePurpose) -> Option<String> {
         self.desired.role(purpose).map(|r| r.arn.clone())
     }
@@ -731,40 +779,17 @@ fn copy_server_side(b: &mut Builder<'_>, spec: &Spec) {
         Expect::Allow,
         pages::COPY_OBJECT,
     );
-    b.push(
+    b.copy_writes(
         flow,
-        "write the copy (CopyObject, CreateMultipartUpload, UploadPartCopy), SSE-KMS with the destination key",
         r,
-        "s3:PutObject",
-        (&dst.object(OBJECT), dst.account),
-        dst.sse_kms(&dst.key),
-        Expect::Allow,
-        pages::UPLOAD_PART_COPY,
-    );
-    for action in ["s3:PutObjectTagging", "s3:AbortMultipartUpload"] {
-        b.push(
-            flow,
+        &dst,
+        COPY_DESTINATION_KEY,
+        [
+            "write the copy (CopyObject, CreateMultipartUpload, UploadPartCopy), SSE-KMS with the destination key",
             "copy the tags; abort its own failed multipart uploads",
-            r,
-            action,
-            (&dst.object(OBJECT), dst.account),
-            ctx(&[]),
-            Expect::Allow,
-            pages::COPY_OBJECT,
-        );
-    }
-    for action in COPY_DESTINATION_KEY {
-        b.push(
-            flow,
             "a data key for the copy; multipart uploads also Decrypt",
-            r,
-            action,
-            (&dst.key, dst.account),
-            dst.through_s3(),
-            Expect::Allow,
-            pages::MULTIPART_KMS,
-        );
-    }
+        ],
+    );
     // Must-deny.
     let denied: [Denied<'_>; 7] = [
         (
@@ -933,40 +958,17 @@ fn restore(b: &mut Builder<'_>, spec: &Spec) {
         Expect::Allow,
         pages::S3_ACTIONS,
     );
-    b.push(
+    b.copy_writes(
         flow,
-        "write the restored copy (CopyObject, CreateMultipartUpload, UploadPartCopy), SSE-KMS with the source key",
         r,
-        "s3:PutObject",
-        (&src.object(OBJECT), src.account),
-        src.sse_kms(&src.key),
-        Expect::Allow,
-        pages::UPLOAD_PART_COPY,
-    );
-    for action in ["s3:PutObjectTagging", "s3:AbortMultipartUpload"] {
-        b.push(
-            flow,
+        &src,
+        RESTORE_TARGET_KEY,
+        [
+            "write the restored copy (CopyObject, CreateMultipartUpload, UploadPartCopy), SSE-KMS with the source key",
             "copy the version's tags; abort its own failed multipart uploads",
-            r,
-            action,
-            (&src.object(OBJECT), src.account),
-            ctx(&[]),
-            Expect::Allow,
-            pages::COPY_OBJECT,
-        );
-    }
-    for action in RESTORE_TARGET_KEY {
-        b.push(
-            flow,
             "a data key for the restored copy; multipart uploads also Decrypt",
-            r,
-            action,
-            (&src.key, src.account),
-            src.through_s3(),
-            Expect::Allow,
-            pages::MULTIPART_KMS,
-        );
-    }
+        ],
+    );
     // Must-deny: the replica stays read-only to the restore role, and no other key.
     let denied: [Denied<'_>; 5] = [
         (
